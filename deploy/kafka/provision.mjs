@@ -1,0 +1,124 @@
+// Creates frameline's topics and ACLs on a running broker (idempotent).
+// CLI: node provision.mjs <client.properties> [partitions]
+// Also imported by the tests, which provision their own uniquely named topic
+// sets with exactly the ACLs the runner grants.
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import kafkajs from 'kafkajs';
+
+const { Kafka, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs;
+
+export const DEFAULT_TOPICS = {
+  frames: 'video.frames',
+  backfill: 'video.frames.backfill',
+  inferences: 'video.inferences',
+  alerts: 'video.alerts',
+  dlq: 'video.frames.dlq',
+};
+
+/** Reads the runner's key=value client.properties. */
+export function readClientProperties(file) {
+  const props = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([^#=\s][^=]*)=(.*)$/.exec(line.trim());
+    if (m) props[m[1]] = m[2];
+  }
+  return props;
+}
+
+export function adminClientConfig(props, clientId = 'frameline-provision') {
+  return {
+    clientId,
+    brokers: [props['bootstrap.internal']],
+    sasl: {
+      mechanism: 'scram-sha-512',
+      username: props['sasl.admin.username'],
+      password: readFileSync(props['sasl.admin.password.file'], 'utf8').trim(),
+    },
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 },
+  };
+}
+
+/** Who may do what: agents write frames, the cloud reads them and writes results. */
+export function aclsFor(topics, groupPrefix = 'frameline-') {
+  const topic = (name, principal, ops) =>
+    ops.map((operation) => ({
+      resourceType: AclResourceTypes.TOPIC, resourceName: name,
+      resourcePatternType: ResourcePatternTypes.LITERAL,
+      principal: `User:${principal}`, host: '*', operation,
+      permissionType: AclPermissionTypes.ALLOW,
+    }));
+  const { READ, WRITE, DESCRIBE } = AclOperationTypes;
+  return [
+    ...topic(topics.frames, 'agent', [WRITE, DESCRIBE]),
+    ...topic(topics.backfill, 'agent', [WRITE, DESCRIBE]),
+    ...topic(topics.frames, 'cloud', [READ, DESCRIBE]),
+    ...topic(topics.backfill, 'cloud', [READ, DESCRIBE]),
+    ...topic(topics.inferences, 'cloud', [READ, WRITE, DESCRIBE]),
+    ...topic(topics.alerts, 'cloud', [READ, WRITE, DESCRIBE]),
+    ...topic(topics.dlq, 'cloud', [READ, WRITE, DESCRIBE]),
+    {
+      resourceType: AclResourceTypes.GROUP, resourceName: groupPrefix,
+      resourcePatternType: ResourcePatternTypes.PREFIXED,
+      principal: 'User:cloud', host: '*', operation: READ,
+      permissionType: AclPermissionTypes.ALLOW,
+    },
+  ];
+}
+
+/** Creates the topic set (frame topics with one partition per camera) and its ACLs. */
+export async function provision(admin, topics = DEFAULT_TOPICS, partitions = 3) {
+  const existing = new Set(await admin.listTopics());
+  const wanted = [
+    { topic: topics.frames, numPartitions: partitions },
+    { topic: topics.backfill, numPartitions: partitions },
+    { topic: topics.inferences, numPartitions: partitions },
+    { topic: topics.alerts, numPartitions: partitions },
+    { topic: topics.dlq, numPartitions: 1 },
+  ].filter((t) => !existing.has(t.topic));
+  if (wanted.length > 0) {
+    await admin.createTopics({
+      topics: wanted.map((t) => ({ ...t, replicationFactor: 1 })),
+      waitForLeaders: true,
+    });
+  }
+  await admin.createAcls({ acl: aclsFor(topics) });
+  return wanted.map((t) => t.topic);
+}
+
+async function waitForBroker(admin, deadlineMs) {
+  let lastError;
+  while (Date.now() < deadlineMs) {
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      return;
+    } catch (err) {
+      lastError = err;
+      await admin.disconnect().catch(() => {});
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  throw new Error(`broker not ready: ${lastError?.message ?? 'timeout'}`);
+}
+
+async function main() {
+  const [file, partitionsArg] = process.argv.slice(2);
+  const props = readClientProperties(file);
+  const admin = new Kafka(adminClientConfig(props)).admin();
+  await waitForBroker(admin, Date.now() + 120_000);
+  try {
+    const created = await provision(admin, DEFAULT_TOPICS, Number(partitionsArg ?? 3));
+    console.error(`kafka.sh: topics ${created.length ? `created: ${created.join(', ')}` : 'already present'}; ACLs applied`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err) => {
+    console.error(`kafka.sh: provisioning failed: ${err.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,71 @@
+// kafkajs clients for the three ways frameline talks to a broker:
+// PLAINTEXT (tests of foreign producers only), SASL_PLAINTEXT (INTERNAL
+// listener, inside the VPC) and SASL_SSL (EXTERNAL listener, the Pis).
+import { readFileSync } from 'node:fs';
+import kafkajs from 'kafkajs';
+import type { Kafka as KafkaClient, KafkaConfig, logCreator } from 'kafkajs';
+import type { Logger } from '../log/logger.js';
+import type { Secret } from '../config/secret.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+export type SecurityProtocol = 'plaintext' | 'sasl_plaintext' | 'sasl_ssl';
+
+export interface KafkaConnection {
+  brokers: string[];
+  clientId: string;
+  security: SecurityProtocol;
+  username?: string;
+  password?: Secret | null;
+  /** PEM CA bundle for the broker's certificate; system CAs when empty. */
+  caFile?: string;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  retry?: { retries: number; initialRetryTimeMs: number; maxRetryTimeMs: number };
+}
+
+/** Routes kafkajs's own logging into our logger, scoped `kafka`. */
+export function kafkaLogCreator(logger: Logger): logCreator {
+  const log = logger.child('kafka');
+  return () => ({ level, log: entry }) => {
+    const { message, timestamp: _t, logger: _l, ...fields } = entry as { message: string; [k: string]: unknown };
+    if (level === logLevel.ERROR) log.error(message, fields);
+    else if (level === logLevel.WARN) log.warn(message, fields);
+    else if (level === logLevel.INFO) log.info(message, fields);
+    else log.debug(message, fields);
+  };
+}
+
+export function kafkaConfig(conn: KafkaConnection, logger: Logger): KafkaConfig {
+  const cfg: KafkaConfig = {
+    clientId: conn.clientId,
+    brokers: conn.brokers,
+    connectionTimeout: conn.connectionTimeoutMs ?? 10_000,
+    requestTimeout: conn.requestTimeoutMs ?? 30_000,
+    retry: {
+      retries: conn.retry?.retries ?? 5,
+      initialRetryTime: conn.retry?.initialRetryTimeMs ?? 300,
+      maxRetryTime: conn.retry?.maxRetryTimeMs ?? 30_000,
+    },
+    logLevel: logLevel.INFO,
+    logCreator: kafkaLogCreator(logger),
+  };
+  if (conn.security !== 'plaintext') {
+    if (!conn.username || !conn.password) {
+      throw new Error(`security ${conn.security} needs a username and a password file`);
+    }
+    logger.redact(conn.password.reveal());
+    cfg.sasl = { mechanism: 'scram-sha-512', username: conn.username, password: conn.password.reveal() };
+  }
+  if (conn.security === 'sasl_ssl') {
+    cfg.ssl = conn.caFile ? { ca: [readFileSync(conn.caFile, 'utf8')], rejectUnauthorized: true } : { rejectUnauthorized: true };
+  }
+  return cfg;
+}
+
+export function createKafka(conn: KafkaConnection, logger: Logger): KafkaClient {
+  // kafkajs prints a partitioner migration notice on every producer otherwise;
+  // we always set partitions ourselves.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  return new Kafka(kafkaConfig(conn, logger));
+}

@@ -1,0 +1,116 @@
+// Test support: the real local broker started by deploy/kafka/kafka.sh.
+// scripts/test.mjs starts one broker per test run and exports
+// FRAMELINE_KAFKA_PROPS; tests provision uniquely named topics on it. Tests
+// that must stop a broker start a private one with startPrivateBroker().
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import kafkajs from 'kafkajs';
+import { Secret } from '../config/secret.js';
+import type { KafkaConnection } from '../kafka/client.js';
+import type { TopicSet } from '../topics.js';
+
+const run = promisify(execFile);
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const KAFKA_SH = join(REPO_ROOT, 'deploy/kafka/kafka.sh');
+const provisionModule = pathToModule(join(REPO_ROOT, 'deploy/kafka/provision.mjs'));
+
+function pathToModule(p: string): string {
+  return new URL(`file://${p}`).href;
+}
+
+export type Props = Record<string, string>;
+export type User = 'admin' | 'agent' | 'cloud';
+
+export interface TestBroker {
+  props: Props;
+  /** Connection as `user` over `listener` (EXTERNAL: SASL_SSL, INTERNAL: SASL_PLAINTEXT). */
+  connection(user: User, listener: 'internal' | 'external', clientId?: string): KafkaConnection;
+  /** Creates a fresh, uniquely named topic set with the runner's ACLs. */
+  topics(prefix?: string, partitions?: number): Promise<TopicSet>;
+  admin(): kafkajs.Admin;
+}
+
+export async function sharedBroker(): Promise<TestBroker> {
+  const file = process.env.FRAMELINE_KAFKA_PROPS ?? join(REPO_ROOT, '.cache/kafka-test/client.properties');
+  if (!existsSync(file)) {
+    throw new Error(`no test broker: ${file} is missing. Run the tests with "npm test", which starts one.`);
+  }
+  return brokerFromProps(file);
+}
+
+async function brokerFromProps(file: string): Promise<TestBroker> {
+  const prov = (await import(provisionModule)) as typeof import('../../../deploy/kafka/provision.mjs');
+  const props = prov.readClientProperties(file);
+  const { readFileSync } = await import('node:fs');
+  const connection = (user: User, listener: 'internal' | 'external', clientId = `test-${user}`): KafkaConnection => ({
+    brokers: [props[`bootstrap.${listener}`]!],
+    clientId,
+    security: listener === 'external' ? 'sasl_ssl' : 'sasl_plaintext',
+    username: props[`sasl.${user}.username`]!,
+    password: new Secret(readFileSync(props[`sasl.${user}.password.file`]!, 'utf8').trim(), props[`sasl.${user}.password.file`]!),
+    ...(listener === 'external' ? { caFile: props['ssl.ca']! } : {}),
+    retry: { retries: 3, initialRetryTimeMs: 200, maxRetryTimeMs: 2000 },
+  });
+  const admin = () => new kafkajs.Kafka({ ...prov.adminClientConfig(props) }).admin();
+  return {
+    props,
+    connection,
+    admin,
+    async topics(prefix = 'test', partitions = 3) {
+      const id = `${prefix}-${randomUUID().slice(0, 8)}`;
+      const names: TopicSet = {
+        frames: `${id}.frames`,
+        backfill: `${id}.frames.backfill`,
+        inferences: `${id}.inferences`,
+        alerts: `${id}.alerts`,
+        dlq: `${id}.frames.dlq`,
+      };
+      const a = admin();
+      await a.connect();
+      try {
+        await prov.provision(a, names, partitions);
+      } finally {
+        await a.disconnect();
+      }
+      return names;
+    },
+  };
+}
+
+export interface PrivateBroker extends TestBroker {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops the broker and deletes its state. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * A broker of the test's own (separate state dir and ports), for tests that
+ * stop and restart it. Ports: base+0 INTERNAL, base+1 EXTERNAL, base+2 CONTROLLER.
+ */
+export async function startPrivateBroker(name: string, portBase: number): Promise<PrivateBroker> {
+  const dir = join(REPO_ROOT, '.cache', `kafka-${name}`);
+  const env = {
+    ...process.env,
+    FRAMELINE_KAFKA_DIR: dir,
+    KAFKA_INTERNAL_PORT: String(portBase),
+    KAFKA_EXTERNAL_PORT: String(portBase + 1),
+    KAFKA_CONTROLLER_PORT: String(portBase + 2),
+    KAFKA_HEAP: '384m',
+  };
+  const sh = (...args: string[]) => run('bash', [KAFKA_SH, ...args], { env, maxBuffer: 1 << 20 });
+  await sh('down', '--wipe');
+  await sh('up');
+  const broker = await brokerFromProps(join(dir, 'client.properties'));
+  return {
+    ...broker,
+    stop: async () => void (await sh('down')),
+    start: async () => void (await sh('up')),
+    destroy: async () => void (await sh('down', '--wipe')),
+  };
+}
