@@ -109,7 +109,7 @@ format_storage() {
   done
   cluster=$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid)
   say "formatting $state/data (cluster $cluster) with SCRAM users ${users[*]}"
-  java -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dkafka.logs.dir="$state/logs" \
+  java -cp "$libs/*" -Dlog4j.configuration="file:$here/log4j.properties" -Dkafka.logs.dir="$state/logs" \
     kafka.tools.StorageTool format -t "$cluster" -c "$state/run/server.properties" "${args[@]}" >"$state/logs/format.log" 2>&1 \
     || { cat "$state/logs/format.log" >&2; die "formatting storage failed"; }
 }
@@ -123,7 +123,7 @@ start_broker() {
   say "starting Kafka $kafka_version (heap $heap), log: $state/logs/server.log"
   # setsid: the broker outlives this script but is stopped by `down` via its pid.
   setsid java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dkafka.logs.dir="$state/logs" \
+    -Dlog4j.configuration="file:$here/log4j.properties" -Dkafka.logs.dir="$state/logs" \
     -cp "$libs/*" kafka.Kafka "$state/run/server.properties" \
     >"$state/logs/stdout.log" 2>&1 </dev/null &
   echo $! >"$state/run/kafka.pid"

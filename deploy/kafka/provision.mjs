@@ -83,8 +83,27 @@ export async function provision(admin, topics = DEFAULT_TOPICS, partitions = 3) 
       waitForLeaders: true,
     });
   }
-  await admin.createAcls({ acl: aclsFor(topics) });
+  const acls = aclsFor(topics);
+  await admin.createAcls({ acl: acls });
+  await waitForAcls(admin, topics.frames, acls.filter((a) => a.resourceName === topics.frames).length);
   return wanted.map((t) => t.topic);
+}
+
+// ACLs reach the authorizer through the metadata log a moment after
+// createAcls returns; a client that writes at once would be refused.
+async function waitForAcls(admin, topic, expected) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const { resources } = await admin.describeAcls({
+      resourceType: AclResourceTypes.TOPIC, resourceName: topic,
+      resourcePatternType: ResourcePatternTypes.LITERAL,
+      operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY,
+    });
+    const count = resources.reduce((n, r) => n + r.acls.length, 0);
+    if (count >= expected) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`ACLs for ${topic} did not become visible within 15 s`);
 }
 
 async function waitForBroker(admin, deadlineMs) {

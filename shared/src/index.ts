@@ -7,3 +7,4 @@ export * from './config/load.js';
 export * from './log/logger.js';
 export * from './kafka/client.js';
 export * from './kafka/batches.js';
+export * from './kafka/errors.js';
