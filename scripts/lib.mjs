@@ -48,6 +48,8 @@ export function ensureNodeModules() {
 export function build() {
   step('type-checking and building (tsc -b)');
   sh('npx', ['tsc', '-b']);
+  step('converting the pose models to ONNX (skipped when up to date)');
+  sh(process.execPath, [join(ROOT, 'cloud/scripts/convert-models.mjs')]);
 }
 
 export function kafka(args, env) {

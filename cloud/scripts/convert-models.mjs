@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cloudDir = join(here, '..');
@@ -54,8 +54,9 @@ async function main() {
   const only = args.filter((a) => !a.startsWith('--'));
   mkdirSync(modelsDir, { recursive: true });
 
+  const converterTime = newestConverterMtime();
+  const { convertTflite, extractPackedFile } = await import(pathToFileURL(join(converterDir, 'index.js')).href);
   const pkgDir = posePackageDir();
-  const { convertTflite, extractPackedFile } = await import(join(converterDir, 'index.js'));
   const sources = {
     pose_detection: extractPackedDetector(pkgDir, join(modelsDir, 'pose_detection.tflite'), extractPackedFile),
     pose_landmark_lite: join(pkgDir, 'pose_landmark_lite.tflite'),
@@ -63,7 +64,6 @@ async function main() {
     pose_landmark_heavy: join(pkgDir, 'pose_landmark_heavy.tflite'),
   };
   const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
-  const converterTime = newestConverterMtime();
 
   for (const [name, src] of Object.entries(sources)) {
     if (only.length > 0 && !only.includes(name)) continue;
