@@ -1,17 +1,39 @@
 // `npm test`: installs what the tests need, builds, starts one real Kafka
 // broker for the run (its own state dir and ports, so a running demo is left
 // alone), runs every test file with node's test runner, stops the broker.
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ROOT, build, ensureDebianPackages, ensureNodeModules, kafka, kafkaRunning, step } from './lib.mjs';
 
-const BROKER_ENV = {
-  FRAMELINE_KAFKA_DIR: join(ROOT, '.cache/kafka-test'),
-  KAFKA_INTERNAL_PORT: '29092',
-  KAFKA_EXTERNAL_PORT: '29093',
-  KAFKA_CONTROLLER_PORT: '29094',
-};
+const STATE_DIR = join(ROOT, '.cache/kafka-test');
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** 29092-29094 unless another checkout's broker holds them: then the next free triple. */
+async function brokerEnv() {
+  const env = { FRAMELINE_KAFKA_DIR: STATE_DIR };
+  if (kafkaRunning(env)) {
+    // ours from an earlier run: reuse its ports
+    const props = readFileSync(join(STATE_DIR, 'run/server.properties'), 'utf8');
+    const port = (name) => new RegExp(`${name}://127.0.0.1:(\\d+)`).exec(props)[1];
+    return { ...env, KAFKA_INTERNAL_PORT: port('INTERNAL'), KAFKA_EXTERNAL_PORT: port('EXTERNAL'), KAFKA_CONTROLLER_PORT: port('CONTROLLER') };
+  }
+  for (let base = 29092; base < 29992; base += 10) {
+    const free = await Promise.all([base, base + 1, base + 2].map(portFree));
+    if (free.every(Boolean)) {
+      return { ...env, KAFKA_INTERNAL_PORT: String(base), KAFKA_EXTERNAL_PORT: String(base + 1), KAFKA_CONTROLLER_PORT: String(base + 2) };
+    }
+  }
+  throw new Error('no free ports for the test broker between 29092 and 29992');
+}
 
 function testFiles(dir) {
   const out = [];
@@ -34,11 +56,12 @@ ensureNodeModules();
 build();
 
 const filter = process.argv.slice(2);
-const files = ['shared', 'agent', 'cloud', 'test']
-  .flatMap((pkg) => testFiles(join(ROOT, pkg, 'dist', 'test')))
+const files = ['shared/dist/test', 'agent/dist/test', 'cloud/dist/test', 'test/dist']
+  .flatMap((dir) => testFiles(join(ROOT, dir)))
   .filter((f) => filter.length === 0 || filter.some((pattern) => f.includes(pattern)))
   .sort();
 
+const BROKER_ENV = await brokerEnv();
 const startedBroker = !kafkaRunning(BROKER_ENV);
 step(startedBroker ? 'starting the test broker' : 'reusing the running test broker');
 kafka(['up'], BROKER_ENV);
@@ -47,7 +70,7 @@ let status = 1;
 try {
   step(`running ${files.length} test files`);
   for (const f of files) console.error(`   ${relative(ROOT, f)}`);
-  const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...files], {
+  const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=600000', ...files], {
     stdio: 'inherit',
     cwd: ROOT,
     env: { ...process.env, FRAMELINE_KAFKA_PROPS: join(BROKER_ENV.FRAMELINE_KAFKA_DIR, 'client.properties') },
