@@ -1,0 +1,71 @@
+// frameline-agent run | check-config | doctor [--config FILE]
+import { parseArgs } from 'node:util';
+import { ConfigError, EXIT_CONFIG, createLogger, describeConfig, type Logger } from '@frameline/shared';
+import { loadAgentConfig, type AgentConfig } from './config.js';
+import { startAgent } from './service/agent.js';
+import { formatResults, runDoctor } from './doctor/checks.js';
+
+const USAGE = `usage: frameline-agent <command> [--config FILE]
+
+commands:
+  run            capture and publish frames (what the systemd unit runs)
+  check-config   validate the config and print it, secrets masked; exit 78 when invalid
+  doctor         check DNS, TCP, TLS, credentials, advertised listeners, topics,
+                 camera and spool, and say what to fix
+
+The config file is JSON with comments (see config/agent.example.json); every
+key can also come from its environment variable. Default file:
+$FRAMELINE_AGENT_CONFIG or /etc/frameline/agent.json when it exists.`;
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 64;
+  }
+  const command = parsed.positionals[0];
+  if (parsed.values.help || !command || !['run', 'check-config', 'doctor'].includes(command)) {
+    process.stderr.write(`${USAGE}\n`);
+    return parsed.values.help ? 0 : 64;
+  }
+  const file = parsed.values.config ?? env.FRAMELINE_AGENT_CONFIG ?? (await defaultConfigFile());
+
+  let config: AgentConfig;
+  try {
+    config = loadAgentConfig({ ...(file ? { file } : {}), env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return EXIT_CONFIG;
+    }
+    throw err;
+  }
+  const logger: Logger = createLogger({ level: config.log.level });
+  if (config.kafka.passwordFile) logger.redact(config.kafka.passwordFile.reveal());
+
+  switch (command) {
+    case 'check-config':
+      process.stdout.write(`${describeConfig(config)}\n`);
+      process.stderr.write(`config ok${file ? `: ${file}` : ' (defaults and environment)'}\n`);
+      return 0;
+    case 'doctor': {
+      const results = await runDoctor(config, createLogger({ level: 'error' }));
+      process.stdout.write(`${formatResults(results)}\n`);
+      const failed = results.filter((r) => !r.ok && !r.skipped).length;
+      process.stdout.write(failed === 0 ? 'all checks passed\n' : `${failed} check(s) failed\n`);
+      return failed === 0 ? 0 : 1;
+    }
+    default: {
+      const agent = await startAgent(config, logger, { env, handleSignals: true });
+      await agent.done;
+      return 0;
+    }
+  }
+}
+
+async function defaultConfigFile(): Promise<string | undefined> {
+  const { existsSync } = await import('node:fs');
+  return existsSync('/etc/frameline/agent.json') ? '/etc/frameline/agent.json' : undefined;
+}

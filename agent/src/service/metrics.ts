@@ -1,0 +1,107 @@
+// Prometheus metrics of one agent process, on an optional localhost
+// /metrics endpoint. The registry is built here, in the composition root's
+// call, never at import time. Counts kept by the stages (camera, pipeline,
+// delivery) are mirrored into counters at scrape time, so the stages stay
+// free of prom-client.
+import { createServer, type Server } from 'node:http';
+import client from 'prom-client';
+import type { Logger } from '@frameline/shared';
+import type { CameraStats } from '../camera/index.js';
+import type { PipelineStats } from '../pipeline/index.js';
+import type { DeliveryStatus } from '../delivery/index.js';
+
+export interface StatsSources {
+  camera: () => CameraStats;
+  pipeline: () => PipelineStats;
+  delivery: () => DeliveryStatus;
+}
+
+export interface AgentMetrics {
+  registry: client.Registry;
+  /** For delivery's onSent callback. */
+  observeSendLatency(ms: number, spooled: boolean): void;
+}
+
+/** A counter that follows a monotonic count kept elsewhere (inc by the delta at each scrape). */
+function mirroredCounter(registry: client.Registry, name: string, help: string, labelNames: string[], read: () => Record<string, number>): void {
+  const last = new Map<string, number>();
+  const counter: client.Counter<string> = new client.Counter({
+    name, help, labelNames, registers: [registry],
+    collect() {
+      for (const [label, value] of Object.entries(read())) {
+        const delta = value - (last.get(label) ?? 0);
+        if (delta > 0) counter.inc(labelNames.length ? { [labelNames[0]!]: label } : {}, delta);
+        last.set(label, value);
+      }
+    },
+  });
+}
+
+function gauge(registry: client.Registry, name: string, help: string, read: () => number): void {
+  const g: client.Gauge = new client.Gauge({ name, help, registers: [registry], collect() { g.set(read()); } });
+}
+
+export function createAgentMetrics(camera: string, sources: StatsSources): AgentMetrics {
+  const registry = new client.Registry();
+  registry.setDefaultLabels({ camera });
+  client.collectDefaultMetrics({ register: registry, prefix: 'frameline_agent_process_' });
+  const p = 'frameline_agent_';
+  mirroredCounter(registry, `${p}frames_captured_total`, 'Frames from the camera.', [], () => ({ '': sources.pipeline().captured }));
+  mirroredCounter(registry, `${p}frames_passed_total`, 'Frames that left the pipeline for delivery.', [], () => ({ '': sources.pipeline().passed }));
+  mirroredCounter(registry, `${p}frames_sent_total`, 'Frames acknowledged by the broker.', [], () => ({ '': sources.delivery().acked }));
+  mirroredCounter(registry, `${p}frames_dropped_total`, 'Frames dropped, by reason.', ['reason'], () => {
+    const pl = sources.pipeline();
+    const cam = sources.camera();
+    return {
+      fps_cap: pl.droppedByFps, motion_gate: pl.droppedByGate, pipeline_behind: pl.droppedBehind, pipeline_failed: pl.failed,
+      camera_queue: cam.droppedFrames, spool_evicted: sources.delivery().evicted,
+      ...Object.fromEntries(Object.entries(sources.delivery().dropped).map(([k, v]) => [`delivery_${k}`, v])),
+    };
+  });
+  mirroredCounter(registry, `${p}frames_backfilled_total`, 'Spooled frames acknowledged after an outage.', [], () => ({ '': sources.delivery().backfillSent }));
+  mirroredCounter(registry, `${p}camera_restarts_total`, 'Camera process restarts.', [], () => ({ '': sources.camera().restarts }));
+  mirroredCounter(registry, `${p}camera_stalls_total`, 'Camera stalls (no frame for stallSeconds).', [], () => ({ '': sources.camera().stalls }));
+  mirroredCounter(registry, `${p}spool_torn_records_total`, 'Torn spool records skipped after a crash.', [], () => ({ '': sources.delivery().tornRecordsSkipped }));
+  gauge(registry, `${p}spool_bytes`, 'Bytes waiting in the disk spool.', () => sources.delivery().spooled.bytes);
+  gauge(registry, `${p}spool_frames`, 'Frames waiting in the disk spool.', () => sources.delivery().spooled.frames);
+  gauge(registry, `${p}queue_frames`, 'Frames waiting in memory for the broker.', () => sources.delivery().queued.frames);
+  gauge(registry, `${p}broker_connected`, '1 when the broker connection is up.', () => (sources.delivery().broker === 'connected' ? 1 : 0));
+  const latency = new client.Histogram({
+    name: `${p}send_latency_seconds`,
+    help: 'From submit (capture, for spooled frames) to broker acknowledgement.',
+    labelNames: ['path'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+    registers: [registry],
+  });
+  return {
+    registry,
+    observeSendLatency: (ms, spooled) => latency.observe({ path: spooled ? 'spool' : 'direct' }, ms / 1000),
+  };
+}
+
+/** Serves /metrics on `listen` (host:port). Returns the server so the caller can close it. */
+export async function serveMetrics(listen: string, registry: client.Registry, logger: Logger): Promise<Server> {
+  const idx = listen.lastIndexOf(':');
+  const host = listen.slice(0, idx).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(idx + 1));
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
+    logger.warn('metrics endpoint is reachable beyond this machine; it has no authentication', { listen });
+  }
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  server.unref();
+  logger.info('metrics at /metrics', { listen });
+  return server;
+}
