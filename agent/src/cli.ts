@@ -1,4 +1,5 @@
 // frameline-agent run | check-config | doctor [--config FILE]
+import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { ConfigError, EXIT_CONFIG, createLogger, describeConfig, type Logger } from '@frameline/shared';
 import { loadAgentConfig, type AgentConfig } from './config.js';
@@ -51,7 +52,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       process.stderr.write(`config ok${file ? `: ${file}` : ' (defaults and environment)'}\n`);
       return 0;
     case 'doctor': {
-      const results = await runDoctor(config, createLogger({ level: 'error' }));
+      // kafkajs's own connection errors would repeat what the checks say.
+      const quiet = createLogger({ level: 'error', stream: new Writable({ write: (_c, _e, cb) => cb() }) });
+      const results = await runDoctor(config, quiet);
       process.stdout.write(`${formatResults(results)}\n`);
       const failed = results.filter((r) => !r.ok && !r.skipped).length;
       process.stdout.write(failed === 0 ? 'all checks passed\n' : `${failed} check(s) failed\n`);

@@ -11,6 +11,8 @@
 #   KAFKA_CONTROLLER_PORT    9093    loopback only
 #   KAFKA_PARTITIONS         3       partitions of the frame topics (one per camera)
 #   KAFKA_HEAP               512m
+#   KAFKA_EXTERNAL_ADVERTISED_HOST  localhost  (what the broker tells EXTERNAL clients to dial;
+#                            tests set an unreachable one to reproduce the classic listener mistake)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,6 +25,7 @@ external_port=${KAFKA_EXTERNAL_PORT:-9092}
 controller_port=${KAFKA_CONTROLLER_PORT:-9093}
 partitions=${KAFKA_PARTITIONS:-3}
 heap=${KAFKA_HEAP:-512m}
+external_host=${KAFKA_EXTERNAL_ADVERTISED_HOST:-localhost}
 users=(admin agent cloud)
 
 say() { echo "kafka.sh: $*" >&2; }
@@ -92,7 +95,7 @@ render_config() {
   mkdir -p "$state/run" "$state/logs" "$state/data"
   local out=$state/run/server.properties
   (umask 077
-   INTERNAL_BIND=127.0.0.1 EXTERNAL_BIND=127.0.0.1 INTERNAL_HOST=127.0.0.1 EXTERNAL_HOST=localhost \
+   INTERNAL_BIND=127.0.0.1 EXTERNAL_BIND=127.0.0.1 INTERNAL_HOST=127.0.0.1 EXTERNAL_HOST=$external_host \
    INTERNAL_PORT=$internal_port EXTERNAL_PORT=$external_port CONTROLLER_PORT=$controller_port \
    ADMIN_PASSWORD=$(cat "$state/secrets/admin.password") \
    CONTROLLER_PASSWORD=$(cat "$state/secrets/controller.password") \

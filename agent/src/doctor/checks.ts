@@ -63,6 +63,27 @@ function tlsHandshake(host: string, port: number, caFile: string, timeoutMs: num
   });
 }
 
+/** The host:port kafkajs was dialling when it failed, from the error or its causes. */
+function failedBrokerOf(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
+    const broker = (e as { broker?: unknown }).broker;
+    if (typeof broker === 'string') return broker;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function advertisedFailure(host: string, port: number, unreachable: string[], privateAddress: boolean): CheckResult {
+  return {
+    name: 'advertised listeners',
+    ok: false,
+    detail: `you reached the broker at ${host}:${port}, but it tells clients to connect to ${unreachable.join(', ')}, which this Pi cannot reach.` +
+      (privateAddress ? ' It advertises a private or loopback address to a client that came in over a public one.' : '') +
+      ' Every produce request would go there and fail.',
+    fix: `on the broker set advertised.listeners for EXTERNAL to the address the Pis use (e.g. EXTERNAL://${host}:${port}; Terraform sets the Elastic IP), then restart Kafka`,
+  };
+}
+
 const PRIVATE = /^(10\.|127\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|localhost$|::1$|fd)/;
 
 export interface DoctorOptions {
@@ -142,17 +163,19 @@ export async function runDoctor(config: AgentConfig, logger: Logger, options: Do
       if (bad.length === 0) {
         add({ name: 'advertised listeners', ok: true, detail: `the broker advertises ${advertised}, reachable from here` });
       } else {
-        const privateHint = cluster.brokers.some((b) => PRIVATE.test(b.host)) && !PRIVATE.test(host)
-          ? ' It advertises a private or loopback address to a client that came in over a public one.' : '';
-        add({
-          name: 'advertised listeners', ok: false,
-          detail: `you reached the broker at ${host}:${port}, but it tells clients to connect to ${bad.join(', ')}, which this Pi cannot reach.${privateHint} Producing would hang or fail after the first metadata request.`,
-          fix: `on the broker set advertised.listeners for EXTERNAL to the address the Pis use (e.g. EXTERNAL://${host}:${port}; Terraform sets the Elastic IP), then restart Kafka`,
-        });
+        add(advertisedFailure(host, port, bad, cluster.brokers.some((b) => PRIVATE.test(b.host)) && !PRIVATE.test(host)));
       }
     } catch (err) {
-      const e = explainKafkaError(err, conn);
-      add({ name: 'SASL credentials', ok: false, detail: e.message, fix: e.reason === 'auth' ? `check kafka.username and the file in kafka.passwordFile (${config.kafka.passwordFile?.source ?? 'not set'}); the broker admin can reset it with kafka-configs --alter --add-config SCRAM-SHA-512=[password=...]` : 'see the detail above' });
+      const failed = failedBrokerOf(err);
+      if (failed && !config.kafka.brokers.includes(failed)) {
+        // The bootstrap connection authenticated and returned metadata; the
+        // failure is at the address the broker advertised.
+        add({ name: 'SASL credentials', ok: true, detail: `user "${config.kafka.username}" authenticated at ${host}:${port} (SCRAM-SHA-512)` });
+        add(advertisedFailure(host, port, [`${failed} (${(err as Error).message})`], PRIVATE.test(failed) && !PRIVATE.test(host)));
+      } else {
+        const e = explainKafkaError(err, conn);
+        add({ name: 'SASL credentials', ok: false, detail: e.message, fix: e.reason === 'auth' ? `check kafka.username and the file in kafka.passwordFile (${config.kafka.passwordFile?.source ?? 'not set'}); the broker admin can reset it with kafka-configs --alter --add-config SCRAM-SHA-512=[password=...]` : 'see the detail above' });
+      }
       await admin.disconnect().catch(() => {});
       admin = undefined;
     }

@@ -106,6 +106,28 @@ function parseIssues(text: string): ConfigIssue[] {
   });
 }
 
+function schemaNode(schema: Record<string, unknown>, key: string): SchemaNode | undefined {
+  let node: unknown = schema;
+  for (const part of key.split('.')) node = (node as Record<string, unknown> | undefined)?.[part];
+  return node as SchemaNode | undefined;
+}
+
+/** convict leaves out falsy values (0, false, ""); the operator needs to see them too. */
+function withValues<T>(issues: ConfigIssue[], conf: convict.Config<T> | undefined, schema: Record<string, unknown>): ConfigIssue[] {
+  return issues.map((issue) => {
+    if (!conf || /value was /.test(issue.message) || issue.message.startsWith('unknown key')) return issue;
+    const node = schemaNode(schema, issue.key);
+    if (!node || node.sensitive === true) return issue;
+    let value: unknown;
+    try {
+      value = conf.get(issue.key as never);
+    } catch {
+      return issue;
+    }
+    return { ...issue, message: `${issue.message}: value was ${JSON.stringify(value)}` };
+  });
+}
+
 /**
  * Loads, validates and returns a typed config. Throws ConfigError naming the
  * file, each bad key and its value (never the value of a sensitive key).
@@ -114,7 +136,7 @@ export function loadConfig<T>(schema: convict.Schema<T>, options: LoadOptions = 
   registerFormats();
   const env = options.env ?? process.env;
   const source = options.file ?? 'environment and defaults';
-  let conf: convict.Config<T>;
+  let conf: convict.Config<T> | undefined;
   try {
     conf = convict(schema, { env, args: [] });
     if (options.file) conf.load(readConfigFile(options.file) as object);
@@ -122,11 +144,11 @@ export function loadConfig<T>(schema: convict.Schema<T>, options: LoadOptions = 
     conf.validate({ allowed: 'strict' });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(source, parseIssues((err as Error).message));
+    throw new ConfigError(source, withValues(parseIssues((err as Error).message), conf!, schema as Record<string, unknown>));
   }
   // Secrets are read after validation, into the returned copy: convict's
   // getProperties() deep-clones, which would strip a Secret's hidden value.
-  const props = conf.getProperties() as T;
+  const props = conf!.getProperties() as T;
   const lookup = { baseDir: dirOf(options.file), credentialsDir: env.CREDENTIALS_DIRECTORY };
   const issues: ConfigIssue[] = [];
   for (const key of secretKeys(schema as Record<string, unknown>)) {

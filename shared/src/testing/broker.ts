@@ -92,8 +92,9 @@ export interface PrivateBroker extends TestBroker {
 /**
  * A broker of the test's own (separate state dir and ports), for tests that
  * stop and restart it. Ports: base+0 INTERNAL, base+1 EXTERNAL, base+2 CONTROLLER.
+ * extraEnv reaches kafka.sh (e.g. KAFKA_EXTERNAL_ADVERTISED_HOST).
  */
-export async function startPrivateBroker(name: string, portBase: number): Promise<PrivateBroker> {
+export async function startPrivateBroker(name: string, portBase: number, extraEnv: Record<string, string> = {}): Promise<PrivateBroker> {
   const dir = join(REPO_ROOT, '.cache', `kafka-${name}`);
   const env = {
     ...process.env,
@@ -102,6 +103,7 @@ export async function startPrivateBroker(name: string, portBase: number): Promis
     KAFKA_EXTERNAL_PORT: String(portBase + 1),
     KAFKA_CONTROLLER_PORT: String(portBase + 2),
     KAFKA_HEAP: '384m',
+    ...extraEnv,
   };
   const sh = (...args: string[]) => run('bash', [KAFKA_SH, ...args], { env, maxBuffer: 1 << 20 });
   await sh('down', '--wipe');
