@@ -95,7 +95,7 @@ export const agentSchema: convict.Schema<AgentConfig> = {
     maxFps: { doc: 'Drop frames above this rate; 0 = no cap.', format: nonNegative, default: 0 },
     motion: {
       enabled: { doc: 'Only send frames that differ from the last sent one.', format: Boolean, default: false },
-      threshold: { doc: 'Mean absolute difference (0..1) that counts as motion.', format: nonNegative, default: 0.02 },
+      threshold: { doc: 'Mean absolute difference (0..1) that counts as motion.', format: nonNegative, default: 0.01 },
       keepAlive: { doc: 'Send a frame at least this often, motion or not.', format: 'duration', default: ms('10s') },
     },
     resize: {

@@ -8,12 +8,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '@frameline/shared';
 import { createLatestQueue } from './frame-queue.js';
-import { createJpegSplitter, type JpegSplitter } from './jpeg-splitter.js';
+import { createJpegSplitter } from './jpeg-splitter.js';
 import { jpegSize } from './jpeg-size.js';
 import { createPacer, sleepUnlessAborted } from './pace.js';
 import { terminate } from './process.js';
 import { createRestartPolicy, DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from './restart-policy.js';
-import { CameraUnavailableError, createCaptureClock, emptyCameraStats, type CameraSource, type CapturedFrame } from './source.js';
+import { CameraUnavailableError, createCaptureClock, emptyCameraStats, withQueueAndParser, type CameraSource, type CapturedFrame } from './source.js';
 import { logLines } from './stderr-log.js';
 
 export interface FileSourceOptions {
@@ -144,18 +144,7 @@ export function createFileSource(options: FileSourceOptions, logger: Logger): Ca
       queue.close();
     },
     frames: () => queue,
-    stats: () => withParser(stats, queue.dropped, splitter),
-  };
-}
-
-function withParser(stats: ReturnType<typeof emptyCameraStats>, dropped: number, splitter: JpegSplitter) {
-  const parser = splitter.stats();
-  return {
-    ...stats,
-    droppedFrames: dropped,
-    discardedBytes: parser.discardedBytes,
-    truncatedFrames: parser.truncatedFrames,
-    oversizedFrames: parser.oversizedFrames,
+    stats: () => withQueueAndParser(stats, queue.dropped, splitter.stats()),
   };
 }
 

@@ -176,7 +176,7 @@ export function createJpegSplitter(options: JpegSplitterOptions): JpegSplitter {
         return false;
       }
       const next = buf[i + 1]!;
-      if (next === 0x00 || next === 0xd8 || next === 0xff || (next >= 0xd0 && next <= 0xd7)) {
+      if (next === 0x00 || next === 0xff || (next >= 0xd0 && next <= 0xd7)) {
         scan = next === 0xff ? i + 1 : i + 2;
         continue;
       }

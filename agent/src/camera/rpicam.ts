@@ -14,7 +14,7 @@ import { createJpegSplitter } from './jpeg-splitter.js';
 import { jpegSize } from './jpeg-size.js';
 import { findOnPath, terminate } from './process.js';
 import { createRestartPolicy, DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from './restart-policy.js';
-import { CameraUnavailableError, createCaptureClock, emptyCameraStats, type CameraSource, type CapturedFrame } from './source.js';
+import { CameraUnavailableError, createCaptureClock, emptyCameraStats, withQueueAndParser, type CameraSource, type CapturedFrame } from './source.js';
 import { logLines } from './stderr-log.js';
 
 /** Tried in order on PATH: the current name, then the one older Raspberry Pi OS releases ship. */
@@ -200,15 +200,6 @@ export function createRpicamSource(options: RpicamOptions, logger: Logger): Came
       queue.close();
     },
     frames: () => queue,
-    stats() {
-      const parser = splitter.stats();
-      return {
-        ...stats,
-        droppedFrames: queue.dropped,
-        discardedBytes: parser.discardedBytes,
-        truncatedFrames: parser.truncatedFrames,
-        oversizedFrames: parser.oversizedFrames,
-      };
-    },
+    stats: () => withQueueAndParser(stats, queue.dropped, splitter.stats()),
   };
 }

@@ -1,6 +1,7 @@
 // The one interface every camera source implements. A source only yields
 // frames; rate limiting, gating and the pipeline's counters live in
 // agent/src/pipeline (the Telegraf split: inputs gather, the framework counts).
+import type { JpegSplitterStats } from './jpeg-splitter.js';
 
 /** One JPEG as it came off the camera. */
 export interface CapturedFrame {
@@ -64,6 +65,17 @@ export function emptyCameraStats(): CameraStats {
     discardedBytes: 0,
     truncatedFrames: 0,
     oversizedFrames: 0,
+  };
+}
+
+/** A source's own counters plus those of its frame queue and JPEG parser. */
+export function withQueueAndParser(stats: CameraStats, droppedFrames: number, parser: JpegSplitterStats): CameraStats {
+  return {
+    ...stats,
+    droppedFrames,
+    discardedBytes: parser.discardedBytes,
+    truncatedFrames: parser.truncatedFrames,
+    oversizedFrames: parser.oversizedFrames,
   };
 }
 

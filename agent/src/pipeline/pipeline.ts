@@ -150,6 +150,8 @@ export function createPipeline(options: PipelineOptions, logger: Logger): Pipeli
       if (intakeError) throw intakeError;
     } finally {
       // The consumer left early (or we are done): stop pulling from the source.
+      // Our sources' streams release a pending next() at once; a plain async
+      // generator finishes its current step first.
       waiting.close();
       await input.return?.();
       droppedBehindBefore += waiting.dropped;

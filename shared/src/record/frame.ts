@@ -27,7 +27,7 @@ export interface Frame {
   capturedAt: number;
   width: number;
   height: number;
-  /** 0..1 share of changed pixels, when the motion gate computed it. */
+  /** 0..1 mean absolute difference to the last sent frame, when the motion gate computed it. */
   motion?: number;
   jpeg: Buffer;
 }
