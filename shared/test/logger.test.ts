@@ -52,3 +52,13 @@ test('secrets never reach a log line: registered values and sensitive field name
   for (const line of lines) assert.doesNotMatch(line, /hunter2|other/);
   assert.match(lines[0]!, /password=\*\*\*/);
 });
+
+test('kafkajs errors become warnings, and repeats within a minute drop to debug', async () => {
+  const { logger, lines, flush } = capture(false, 'info');
+  const kafkaLog = kafkaLogCreator(logger)(0);
+  for (let i = 0; i < 50; i++) kafkaLog({ namespace: 'Connection', level: 1, label: 'ERROR', log: { message: 'Connection error: connect ECONNREFUSED', broker: 'b:9092', timestamp: '' } });
+  kafkaLog({ namespace: 'Producer', level: 2, label: 'WARN', log: { message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees', timestamp: '' } });
+  await flush();
+  assert.equal(lines.length, 1, lines.join('\n'));
+  assert.match(lines[0]!, /WARN {2}\[kafka\] Connection error: connect ECONNREFUSED broker=b:9092/);
+});

@@ -131,7 +131,6 @@ interface Job {
   consumed: number;
   messages: FrameMessage[];
   bytes: number;
-  startedAt: number;
   abandoned: boolean;
 }
 
@@ -177,6 +176,8 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
   let closing = false;
   let started = false;
   let backoffAttempt = 0;
+  /** From the first failed send or connection attempt until connected again (reconnect attempts included). */
+  let outage = false;
   let lastError: string | null = null;
   let lastPolicy: DeliveryPolicy | undefined;
   const loops: Promise<void>[] = [];
@@ -197,8 +198,8 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
   // ------------------------------------------------------------ policy
 
   function policy(): DeliveryPolicy {
-    if (!reliable) return link.state === 'connected' ? 'direct' : 'dropping';
-    if (link.state !== 'connected') return 'spooling';
+    if (!reliable) return outage ? 'dropping' : 'direct';
+    if (outage) return 'spooling';
     if (!separate && (spool?.frames() ?? 0) > 0) return 'spooling';
     return 'direct';
   }
@@ -240,7 +241,7 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
     if (!reliable || !spool || mainJob?.items) return;
     if (queue.length === 0) return;
     const spoolFirst = !separate && spool.frames() > 0;
-    if (link.state === 'down' || overBound() || spoolFirst || closing) toSpool(shiftQueue(queue.length));
+    if (outage || overBound() || spoolFirst || closing) toSpool(shiftQueue(queue.length));
   }
 
   // ------------------------------------------------------------ submit
@@ -306,7 +307,7 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
       if (!batch) return undefined;
       nextMax[lane] = 0;
       const p = plan(lane, batch.records);
-      return { lane, topic, batch, ...p, startedAt: Date.now(), abandoned: false };
+      return { lane, topic, batch, ...p, abandoned: false };
     }
     if (queue.length === 0) return undefined;
     nextMax[lane] = 0;
@@ -315,7 +316,7 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
       queue.slice(0, cap).map((i) => i.msg),
     );
     const items = shiftQueue(p.consumed);
-    const job: Job = { lane, topic, items, ...p, startedAt: Date.now(), abandoned: false };
+    const job: Job = { lane, topic, items, ...p, abandoned: false };
     // Claimed before any await, so submit() cannot divert frames behind it into the spool.
     if (lane === 'frames') mainJob = job;
     return job;
@@ -384,6 +385,7 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
     }
     const wasConnected = link.state === 'connected';
     link.markDown();
+    outage = true;
     if (wasConnected) log.warn('send failed; broker marked down', { topic: job.topic, frames: n, error: lastError });
     if (job.items) {
       if (reliable) {
@@ -450,26 +452,35 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
   }
 
   async function runConnection(): Promise<void> {
+    let downSince: number | undefined;
+    let warned = false;
     while (!closing) {
       const gen = changed.generation;
       if (link.state === 'connected') {
         await changed.wait(gen);
         continue;
       }
+      downSince ??= Date.now();
       try {
         await link.connect();
-        log.info('connected to the broker', { spooled: spool?.frames() ?? 0, queued: queue.length });
-        lastError = null;
       } catch (e) {
         lastError = `broker unreachable: ${describeSendError(e)}`;
+        outage = true;
         const delay = nextBackoffMs(backoffAttempt++, reconnect.initialMs, reconnect.maxMs);
-        log.warn('broker unreachable; retrying', { inMs: delay, error: lastError });
+        // Once per outage at warn; every attempt after that at debug, so a long outage does not flood the journal.
+        (warned ? log.debug : log.warn)('broker unreachable; reconnecting in the background', { inMs: delay, error: lastError, policy: policy() });
+        warned = true;
         maybeSpill();
         notePolicy();
         changed.notify();
         await sleep(delay, stopSignal);
         continue;
       }
+      log.info('connected to the broker', { afterMs: Date.now() - downSince, spooled: spool?.frames() ?? 0, queued: queue.length });
+      downSince = undefined;
+      warned = false;
+      outage = false;
+      lastError = null;
       maybeSpill();
       notePolicy();
       changed.notify();

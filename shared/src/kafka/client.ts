@@ -24,13 +24,33 @@ export interface KafkaConnection {
   retry?: { retries: number; initialRetryTimeMs: number; maxRetryTimeMs: number };
 }
 
-/** Routes kafkajs's own logging into our logger, scoped `kafka`. */
+/** kafkajs warns about this on every idempotent producer with capped retries, which the agent caps on purpose. */
+const EXPECTED_NOISE = /Limiting retries for the idempotent producer/;
+const REPEAT_WINDOW_MS = 60_000;
+const REMEMBERED_MESSAGES = 200;
+
+/**
+ * Routes kafkajs's own logging into our logger, scoped `kafka`. kafkajs logs
+ * every failed connection attempt at ERROR; during a long Wi-Fi outage that
+ * would flood the journal, and whether it is an error is for the caller (the
+ * delivery layer reports the broker state itself). So kafkajs errors become
+ * warnings, and a message repeated within a minute drops to debug.
+ */
 export function kafkaLogCreator(logger: Logger): logCreator {
   const log = logger.child('kafka');
+  const lastSeen = new Map<string, number>();
   return () => ({ level, log: entry }) => {
     const { message, timestamp: _t, logger: _l, ...fields } = entry as { message: string; [k: string]: unknown };
-    if (level === logLevel.ERROR) log.error(message, fields);
-    else if (level === logLevel.WARN) log.warn(message, fields);
+    const now = Date.now();
+    const key = `${message} ${String(fields.broker ?? '')}`;
+    const repeated = now - (lastSeen.get(key) ?? -Infinity) < REPEAT_WINDOW_MS;
+    if (!repeated) {
+      lastSeen.delete(key);
+      lastSeen.set(key, now);
+      if (lastSeen.size > REMEMBERED_MESSAGES) lastSeen.delete(lastSeen.keys().next().value!);
+    }
+    if (repeated || EXPECTED_NOISE.test(message) || level <= logLevel.NOTHING) log.debug(message, fields);
+    else if (level === logLevel.ERROR || level === logLevel.WARN) log.warn(message, fields);
     else if (level === logLevel.INFO) log.info(message, fields);
     else log.debug(message, fields);
   };

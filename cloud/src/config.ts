@@ -1,0 +1,152 @@
+// The cloud service's configuration: one convict schema, read and validated
+// once at start (strict: unknown keys are errors naming the key and the file).
+// Every key has an env var FRAMELINE_CLOUD_<PATH>; secrets come from files.
+import convict from 'convict';
+import { ConfigError, TOPICS, loadConfig, type LoadOptions, type Secret, type SecurityProtocol, type CameraFrom } from '@frameline/shared';
+
+export type ModelKind = 'blazepose' | 'onnx-keypoints' | 'slow-test';
+
+/** Serialisable model options: each inference worker builds its own model from these. */
+export interface ModelOptions {
+  kind: ModelKind;
+  variant: 'lite' | 'full' | 'heavy';
+  path: string;
+  detector: 'single' | 'multi';
+  minDetectionScore: number;
+  minKeypointScore: number;
+  maxPersons: number;
+  threads: number;
+  provider: 'cpu' | 'cuda';
+  slowTestMs: number;
+  slowTestBatchable: boolean;
+}
+
+export interface CloudConfig {
+  kafka: {
+    brokers: string[];
+    security: SecurityProtocol;
+    username: string;
+    passwordFile: Secret | null;
+    caFile: string;
+    clientId: string;
+    groupId: string;
+    sessionTimeout: number;
+    maxFetchBytes: number;
+  };
+  topics: { frames: string; backfill: string; inferences: string; dlq: string };
+  ingest: {
+    cameraFrom: CameraFrom;
+    cameraPrefix: string;
+    windowSize: number;
+    maxFrameBytes: number;
+    backfill: boolean;
+    backfillQueue: number;
+    dlq: boolean;
+    commitInterval: number;
+  };
+  scheduler: { maxLagMs: number; maxBatch: number; workers: number };
+  model: ModelOptions;
+  http: { listen: string };
+  health: { stallAfter: number };
+  log: { level: 'error' | 'warn' | 'info' | 'debug' };
+}
+
+const env = (path: string) => `FRAMELINE_CLOUD_${path.replace(/([a-z])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
+
+function key<T>(path: string, doc: string, format: unknown, def: T, extra: Record<string, unknown> = {}) {
+  return { doc, format, default: def, env: env(path), ...extra };
+}
+
+const listen = {
+  name: 'listen',
+  validate: (v: unknown) => {
+    if (typeof v !== 'string' || !/^(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(v)) throw new Error('must be "host:port", e.g. "127.0.0.1:8080"');
+  },
+};
+
+export const cloudSchema = {
+  kafka: {
+    brokers: key('kafka.brokers', 'Bootstrap addresses of the INTERNAL listener (host:port, comma separated).', 'bootstrap-list', ['127.0.0.1:19092']),
+    security: key('kafka.security', 'plaintext | sasl_plaintext (INTERNAL listener) | sasl_ssl.', ['plaintext', 'sasl_plaintext', 'sasl_ssl'], 'sasl_plaintext'),
+    username: key('kafka.username', 'SASL SCRAM-SHA-512 user.', String, 'cloud'),
+    passwordFile: key('kafka.passwordFile', 'File holding the SASL password, or "credential:NAME" (systemd LoadCredential=).', 'secret-file', null as string | null, { sensitive: true }),
+    caFile: key('kafka.caFile', 'PEM CA bundle for sasl_ssl; empty: system CAs.', String, ''),
+    clientId: key('kafka.clientId', 'Kafka client id.', String, 'frameline-cloud'),
+    groupId: key('kafka.groupId', 'Consumer group; the ACLs allow groups prefixed "frameline-".', String, 'frameline-cloud'),
+    sessionTimeout: key('kafka.sessionTimeout', 'Consumer group session timeout: how soon a dead instance\'s partitions move.', 'duration', 30_000),
+    maxFetchBytes: key('kafka.maxFetchBytes', 'Largest fetch per partition; must exceed the broker\'s max.message.bytes so oversized garbage reaches the DLQ.', 'byte-size', 34 * 1024 * 1024),
+  },
+  topics: {
+    frames: key('topics.frames', 'Live frames topic.', String, TOPICS.frames),
+    backfill: key('topics.backfill', 'Frames spooled by agents during an outage (processed late, at low priority).', String, TOPICS.backfill),
+    inferences: key('topics.inferences', 'Results topic (JSON, keyed by camera).', String, TOPICS.inferences),
+    dlq: key('topics.dlq', 'Dead-letter topic for records that are not valid frames.', String, TOPICS.dlq),
+  },
+  ingest: {
+    cameraFrom: key('ingest.cameraFrom', 'headers (our agent) | key (record key is the camera) | partition (partition N is camera N+1).', ['headers', 'key', 'partition'], 'headers' as CameraFrom),
+    cameraPrefix: key('ingest.cameraPrefix', 'Camera id prefix for cameraFrom "partition".', String, 'CAMERA-'),
+    windowSize: key('ingest.windowSize', 'Frames kept per camera in its ordered window.', 'nat', 30),
+    maxFrameBytes: key('ingest.maxFrameBytes', 'Largest accepted JPEG; larger records go to the DLQ.', 'byte-size', 8 * 1024 * 1024),
+    backfill: key('ingest.backfill', 'Consume the backfill topic.', Boolean, true),
+    backfillQueue: key('ingest.backfillQueue', 'Backfill frames held in memory before the backfill topic is paused.', 'nat', 16),
+    dlq: key('ingest.dlq', 'Send invalid records to the DLQ (false: log and skip them).', Boolean, true),
+    commitInterval: key('ingest.commitInterval', 'How often finished offsets are committed.', 'duration', 1000),
+  },
+  scheduler: {
+    maxLagMs: key('scheduler.maxLagMs', 'Frames older than this (capture to inference start) are skipped, never inferred.', 'duration', 1000),
+    maxBatch: key('scheduler.maxBatch', 'Most frames (of different cameras) in one model run, when the model is batchable.', 'nat', 4),
+    workers: key('scheduler.workers', 'Inference worker threads; 0: one per core.', 'nat', 0),
+  },
+  model: {
+    kind: key('model.kind', 'blazepose | onnx-keypoints | slow-test (decodes, then busy-computes slowTestMs per frame; for tests).', ['blazepose', 'onnx-keypoints', 'slow-test'], 'blazepose' as ModelKind),
+    variant: key('model.variant', 'BlazePose landmark variant: lite | full | heavy.', ['lite', 'full', 'heavy'], 'full'),
+    path: key('model.path', 'ONNX file for onnx-keypoints (or a converted-model directory); empty: the built-in default.', String, ''),
+    detector: key('model.detector', 'single (one person, fast) | multi (top-down: person detector, then landmarks per crop).', ['single', 'multi'], 'single'),
+    minDetectionScore: key('model.minDetectionScore', 'Person detection threshold, 0..1.', Number, 0.5),
+    minKeypointScore: key('model.minKeypointScore', 'Keypoint visibility threshold, 0..1.', Number, 0.3),
+    maxPersons: key('model.maxPersons', 'Most persons per frame (multi detector).', 'nat', 8),
+    threads: key('model.threads', 'onnxruntime intra-op threads per worker.', 'nat', 1),
+    provider: key('model.provider', 'onnxruntime execution provider: cpu | cuda.', ['cpu', 'cuda'], 'cpu'),
+    slowTestMs: key('model.slowTestMs', 'slow-test only: compute time per frame.', 'duration', 200),
+    slowTestBatchable: key('model.slowTestBatchable', 'slow-test only: report the model as batchable.', Boolean, true),
+  },
+  http: {
+    listen: key('http.listen', 'Address of /metrics and /healthz (localhost unless you mean it).', listen.name, '127.0.0.1:8080'),
+  },
+  health: {
+    stallAfter: key('health.stallAfter', '/healthz fails when consuming or inference makes no progress this long while work is pending.', 'duration', 30_000),
+  },
+  log: {
+    level: key('log.level', 'error | warn | info | debug.', ['error', 'warn', 'info', 'debug'], 'info'),
+  },
+};
+
+let listenRegistered = false;
+
+function registerCloudFormats(): void {
+  if (listenRegistered) return;
+  listenRegistered = true;
+  convict.addFormat(listen);
+}
+
+/** Loads and validates the config; throws shared's ConfigError naming the key and the file. */
+export function loadCloudConfig(options: LoadOptions = {}): CloudConfig {
+  registerCloudFormats();
+  const config = loadConfig(cloudSchema as unknown as convict.Schema<CloudConfig>, options);
+  checkRanges(config, options.file ?? 'environment and defaults');
+  return config;
+}
+
+function checkRanges(c: CloudConfig, source: string): void {
+  const issues: { key: string; message: string }[] = [];
+  const unit = (k: string, v: number) => { if (!(v >= 0 && v <= 1)) issues.push({ key: k, message: `must be between 0 and 1, got ${v}` }); };
+  unit('model.minDetectionScore', c.model.minDetectionScore);
+  unit('model.minKeypointScore', c.model.minKeypointScore);
+  if (c.scheduler.maxBatch < 1) issues.push({ key: 'scheduler.maxBatch', message: 'must be at least 1' });
+  if (c.scheduler.maxLagMs < 1) issues.push({ key: 'scheduler.maxLagMs', message: 'must be at least 1ms' });
+  if (c.ingest.windowSize < 1) issues.push({ key: 'ingest.windowSize', message: 'must be at least 1' });
+  if (c.ingest.backfillQueue < 1) issues.push({ key: 'ingest.backfillQueue', message: 'must be at least 1' });
+  if (c.kafka.security !== 'plaintext' && !c.kafka.passwordFile) issues.push({ key: 'kafka.passwordFile', message: `security "${c.kafka.security}" needs a password file` });
+  if (c.kafka.maxFetchBytes <= c.ingest.maxFrameBytes) issues.push({ key: 'kafka.maxFetchBytes', message: 'must be larger than ingest.maxFrameBytes' });
+  if (issues.length > 0) throw new ConfigError(source, issues);
+}

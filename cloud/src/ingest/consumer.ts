@@ -1,0 +1,204 @@
+// The consume loop: a kafkajs consumer group on the INTERNAL listener that
+// reads live and backfill frames at network speed and hands each one on
+// without waiting for inference. Offsets are committed by the tracker's rule
+// (everything below the lowest frame still in work), never on consumption.
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { FrameValidationError, decodeFrame, type Logger } from '@frameline/shared';
+import type { CloudConfig } from '../config.js';
+import type { Job, Scheduler, Source } from '../scheduler/scheduler.js';
+import type { LagEntry, Metrics } from '../web/metrics.js';
+import type { DeadLetter } from './dlq.js';
+import type { OffsetTracker } from './offsets.js';
+import type { Windows } from './window.js';
+
+export interface IngestHealth {
+  running: boolean;
+  crashed?: string;
+  lastFetchAt: number;
+  lastBatchAt: number;
+  /** Records consumed, and of those the invalid ones (dead-lettered or skipped). */
+  consumed: number;
+  invalid: number;
+}
+
+export interface Ingest {
+  start(): Promise<void>;
+  /** Stops fetching (the group membership stays, so offsets can still be committed). */
+  pause(): void;
+  resumeBackfill(): void;
+  commit(): Promise<void>;
+  /** Commits what is done and leaves the group. */
+  stop(): Promise<void>;
+  lag(): Promise<LagEntry[]>;
+  health(): IngestHealth;
+}
+
+export interface IngestDeps {
+  kafka: Kafka;
+  config: CloudConfig;
+  logger: Logger;
+  metrics: Metrics;
+  tracker: OffsetTracker;
+  windows: Windows;
+  scheduler: Scheduler;
+  dlq: DeadLetter;
+}
+
+export function createIngest(deps: IngestDeps): Ingest {
+  const { config, tracker, windows, scheduler, metrics, dlq } = deps;
+  const log = deps.logger.child('ingest');
+  const topics = config.ingest.backfill ? [config.topics.frames, config.topics.backfill] : [config.topics.frames];
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId: config.kafka.groupId,
+    sessionTimeout: config.kafka.sessionTimeout,
+    heartbeatInterval: Math.max(500, Math.floor(config.kafka.sessionTimeout / 10)),
+    rebalanceTimeout: Math.max(config.kafka.sessionTimeout * 2, 10_000),
+    maxBytesPerPartition: config.kafka.maxFetchBytes,
+    maxBytes: config.kafka.maxFetchBytes,
+    maxWaitTimeInMs: 250,
+  });
+  let admin: Admin | undefined;
+  let running = false;
+  let crashed: string | undefined;
+  let lastFetchAt = Date.now();
+  let lastBatchAt = Date.now();
+  let consumed = 0;
+  let invalid = 0;
+  let backfillPaused = false;
+  let committing: Promise<void> | undefined;
+  let commitTimer: NodeJS.Timeout | undefined;
+
+  consumer.on(consumer.events.FETCH, () => void (lastFetchAt = Date.now()));
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    // After a rebalance kafkajs fetches again from the committed offsets: frames
+    // waiting here may now belong to another instance, so start afresh.
+    tracker.reset();
+    scheduler.reset();
+    log.info('partitions assigned', { group: e.payload.groupId, assignment: e.payload.memberAssignment });
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    const error = e.payload.error;
+    log.error('consumer crashed', { error, restart: e.payload.restart });
+    if (!e.payload.restart) crashed = error.message;
+  });
+
+  const decodeOptions = (topic: string, partition: number) => ({
+    maxBytes: config.ingest.maxFrameBytes,
+    cameraFrom: config.ingest.cameraFrom,
+    cameraPrefix: config.ingest.cameraPrefix,
+    topic,
+    partition,
+  });
+
+  async function take(topic: string, partition: number, message: KafkaMessage, source: Source): Promise<void> {
+    metrics.consumed.inc({ source });
+    consumed++;
+    const ticket = tracker.track(topic, partition, message.offset);
+    const ingestedAt = Date.now();
+    let frame;
+    try {
+      frame = decodeFrame(message, decodeOptions(topic, partition));
+    } catch (err) {
+      if (!(err instanceof FrameValidationError)) throw err;
+      metrics.dlq.inc({ code: err.code });
+      invalid++;
+      await dlq.send(message, err.header, { topic, partition, offset: message.offset });
+      ticket.complete();
+      return;
+    }
+    // Own copy: kafkajs values are slices of the whole fetch response, which a
+    // window of slices would keep alive.
+    frame.jpeg = Buffer.from(frame.jpeg);
+    const job: Job = { frame, source, ticket, ingestedAt, origin: { key: message.key, headers: message.headers ?? {}, timestamp: message.timestamp } };
+    if (source === 'backfill') {
+      scheduler.offerBackfill(job);
+      return;
+    }
+    const pushed = windows.push(frame, ingestedAt);
+    if (pushed.reset) metrics.runResets.inc();
+    if (pushed.gap > 0) metrics.gaps.inc(pushed.gap);
+    scheduler.offerLive(job);
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const source: Source = batch.topic === config.topics.backfill ? 'backfill' : 'live';
+    lastBatchAt = Date.now();
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      if (source === 'backfill' && scheduler.backfillRoom() === 0) {
+        // Unresolved messages are fetched again once the topic resumes.
+        pauseBackfill();
+        break;
+      }
+      await take(batch.topic, batch.partition, message, source);
+      resolveOffset(message.offset);
+    }
+    await heartbeat();
+  }
+
+  function pauseBackfill(): void {
+    if (backfillPaused) return;
+    backfillPaused = true;
+    consumer.pause([{ topic: config.topics.backfill }]);
+  }
+
+  async function commit(): Promise<void> {
+    if (committing) return committing;
+    const points = tracker.pending();
+    if (points.length === 0) return;
+    committing = consumer.commitOffsets(points).then(
+      () => tracker.markCommitted(points),
+      (err: Error) => log.warn('committing offsets failed; will retry', { error: err }),
+    ).finally(() => (committing = undefined));
+    return committing;
+  }
+
+  return {
+    async start() {
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+      running = true;
+      commitTimer = setInterval(() => void commit(), config.ingest.commitInterval);
+      commitTimer.unref();
+      log.info('consuming', { topics, group: config.kafka.groupId, cameraFrom: config.ingest.cameraFrom });
+    },
+    pause() {
+      consumer.pause(topics.map((topic) => ({ topic })));
+    },
+    resumeBackfill() {
+      if (!backfillPaused) return;
+      backfillPaused = false;
+      consumer.resume([{ topic: config.topics.backfill }]);
+    },
+    commit,
+    async stop() {
+      clearInterval(commitTimer);
+      if (committing) await committing;
+      await commit();
+      running = false;
+      await consumer.disconnect();
+      await admin?.disconnect();
+    },
+    async lag() {
+      if (!admin) {
+        admin = deps.kafka.admin();
+        await admin.connect();
+      }
+      const out: LagEntry[] = [];
+      const committed = await admin.fetchOffsets({ groupId: config.kafka.groupId, topics });
+      for (const topic of topics) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
+        for (const p of ends) {
+          const c = Number(mine.find((m) => m.partition === p.partition)?.offset ?? -1);
+          const low = Number(p.low);
+          out.push({ topic, partition: p.partition, lag: Math.max(0, Number(p.high) - Math.max(c, low)) });
+        }
+      }
+      return out;
+    },
+    health: () => ({ running, ...(crashed ? { crashed } : {}), lastFetchAt, lastBatchAt, consumed, invalid }),
+  };
+}

@@ -1,0 +1,32 @@
+// The inference record on video.inferences (documented in SCHEMA.md).
+import type { Person } from '../scheduler/model.js';
+
+export const INFERENCE_SCHEMA = 1;
+
+export interface InferenceRecord {
+  schema: typeof INFERENCE_SCHEMA;
+  camera: string;
+  run: string;
+  seq: number;
+  /** Epoch ms: when the camera took the frame (fl-captured-at, or the record timestamp for foreign producers). */
+  capturedAt: number;
+  /** Epoch ms: when the cloud consumed the record. */
+  ingestedAt: number;
+  /** Epoch ms: when inference of the frame finished. */
+  inferredAt: number;
+  /** Epoch ms: when the record was handed to the producer. */
+  publishedAt?: number;
+  frame: { width: number; height: number };
+  model: string;
+  persons: Person[];
+  /** Milliseconds: the model's own steps plus decodeMs, inferMs (whole batch), waitMs (consumed to inference start), ageMs (captured to inference start). */
+  timings: Record<string, number>;
+  /** From the backfill topic: spooled by the agent during an outage, inferred late. */
+  late?: true;
+  /** Frames of this camera skipped (superseded or too old) since its previous inferred frame. */
+  skippedSince?: number;
+}
+
+export function serialiseRecord(record: InferenceRecord): string {
+  return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v));
+}

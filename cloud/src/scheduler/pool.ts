@@ -1,0 +1,155 @@
+// A pool of inference worker threads, one per core by default. Bounded: each
+// worker holds at most one batch, and the scheduler only dispatches to idle
+// workers. A worker that dies is replaced with backoff; its batch fails.
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '@frameline/shared';
+import type { ModelOptions } from '../config.js';
+import type { ImageOutcome, RunRequest, WorkerInit, WorkerMessage } from './protocol.js';
+
+export interface BatchOutput {
+  outcomes: ImageOutcome[];
+  decodeMs: number;
+  inferMs: number;
+}
+
+export interface PoolHealth {
+  size: number;
+  ready: number;
+  busy: number;
+  /** How long the oldest batch in flight has been running (0 when none). */
+  oldestInFlightMs: number;
+}
+
+export interface WorkerPool {
+  /** Starts every worker; rejects when the model cannot be built. */
+  start(): Promise<{ name: string; batchable: boolean }>;
+  idleCount(): number;
+  /** Runs one batch on an idle worker (the caller checks idleCount first). */
+  run(jpegs: Buffer[]): Promise<BatchOutput>;
+  /** Called whenever a worker becomes idle. */
+  onIdle(listener: () => void): void;
+  health(): PoolHealth;
+  close(): Promise<void>;
+}
+
+export interface PoolOptions {
+  size: number;
+  model: ModelOptions;
+  logLevel: WorkerInit['logLevel'];
+  logger: Logger;
+}
+
+interface Slot {
+  index: number;
+  worker?: Worker;
+  ready: boolean;
+  inFlight?: { id: number; since: number; resolve(o: BatchOutput): void; reject(e: Error): void };
+  restartDelayMs: number;
+}
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+const RESTART_MAX_MS = 30_000;
+
+export function createWorkerPool(options: PoolOptions): WorkerPool {
+  const log = options.logger;
+  const slots: Slot[] = Array.from({ length: options.size }, (_, index) => ({ index, ready: false, restartDelayMs: 1000 }));
+  const idleListeners: (() => void)[] = [];
+  let nextId = 1;
+  let closing = false;
+  let info: { name: string; batchable: boolean } | undefined;
+
+  const notifyIdle = () => idleListeners.forEach((l) => l());
+
+  function spawn(slot: Slot): Promise<{ name: string; batchable: boolean }> {
+    return new Promise((resolve, reject) => {
+      const init: WorkerInit = { model: options.model, logLevel: options.logLevel, index: slot.index };
+      const worker = new Worker(WORKER_URL, { workerData: init });
+      slot.worker = worker;
+      let settled = false;
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'ready') {
+          slot.ready = true;
+          slot.restartDelayMs = 1000;
+          settled = true;
+          resolve({ name: m.name, batchable: m.batchable });
+          notifyIdle();
+        } else if (m.type === 'failed') {
+          settled = true;
+          reject(new Error(m.error));
+          void worker.terminate();
+        } else if (slot.inFlight && slot.inFlight.id === m.id) {
+          const job = slot.inFlight;
+          slot.inFlight = undefined;
+          if (m.type === 'done') job.resolve({ outcomes: m.outcomes, decodeMs: m.decodeMs, inferMs: m.inferMs });
+          else job.reject(new Error(m.error));
+          notifyIdle();
+        }
+      });
+      worker.on('error', (err) => log.error('inference worker crashed', { worker: slot.index, error: err }));
+      worker.on('exit', (code) => {
+        slot.ready = false;
+        slot.worker = undefined;
+        if (slot.inFlight) {
+          slot.inFlight.reject(new Error(`inference worker ${slot.index} exited (code ${code}) during a batch`));
+          slot.inFlight = undefined;
+        }
+        if (!settled) {
+          settled = true;
+          reject(new Error(`inference worker ${slot.index} exited (code ${code}) before its model was ready`));
+        }
+        if (closing || !info) return;
+        const delay = slot.restartDelayMs;
+        slot.restartDelayMs = Math.min(delay * 2, RESTART_MAX_MS);
+        log.warn('inference worker exited; restarting it', { worker: slot.index, code, inMs: delay });
+        setTimeout(() => {
+          if (!closing) spawn(slot).catch((err: Error) => log.error('inference worker restart failed', { worker: slot.index, error: err }));
+        }, delay).unref();
+      });
+    });
+  }
+
+  return {
+    async start() {
+      const infos = await Promise.all(slots.map(spawn));
+      info = infos[0]!;
+      log.info('inference workers ready', { workers: slots.length, model: info.name, batchable: info.batchable });
+      return info;
+    },
+    idleCount: () => slots.filter((s) => s.ready && !s.inFlight).length,
+    run(jpegs) {
+      const slot = slots.find((s) => s.ready && !s.inFlight);
+      if (!slot?.worker) return Promise.reject(new Error('no idle inference worker'));
+      const id = nextId++;
+      // Copy out of the (shared, pooled) Kafka buffers so only these bytes move to the worker.
+      const copies = jpegs.map((j) => new Uint8Array(j));
+      const req: RunRequest = { type: 'run', id, jpegs: copies };
+      return new Promise<BatchOutput>((resolve, reject) => {
+        slot.inFlight = { id, since: Date.now(), resolve, reject };
+        slot.worker!.postMessage(req, copies.map((c) => c.buffer as ArrayBuffer));
+      });
+    },
+    onIdle: (listener) => void idleListeners.push(listener),
+    health() {
+      const now = Date.now();
+      const busy = slots.filter((s) => s.inFlight);
+      return {
+        size: slots.length,
+        ready: slots.filter((s) => s.ready).length,
+        busy: busy.length,
+        oldestInFlightMs: busy.reduce((m, s) => Math.max(m, now - s.inFlight!.since), 0),
+      };
+    },
+    async close() {
+      closing = true;
+      await Promise.all(slots.map(async (s) => {
+        const w = s.worker;
+        if (!w) return;
+        const exited = new Promise((r) => w.once('exit', r));
+        w.postMessage({ type: 'close' });
+        const timer = setTimeout(() => void w.terminate(), 5000);
+        await exited;
+        clearTimeout(timer);
+      }));
+    },
+  };
+}

@@ -1,0 +1,217 @@
+// Bounded lag by construction: the consumer hands every frame over without
+// waiting; per camera only the newest frame waits (latest wins), frames older
+// than maxLagMs are skipped, and frames reach a worker only when it is idle.
+// Cameras that have waited longest go first; backfill only gets capacity
+// that live frames leave free.
+import type { Frame } from '@frameline/shared';
+import type { Ticket } from '../ingest/offsets.js';
+import type { BatchOutput, WorkerPool } from './pool.js';
+
+export type Source = 'live' | 'backfill';
+export type SkipReason = 'superseded' | 'too-old' | 'inference-error';
+
+/** A frame on its way through the service, with what is needed to finish its offset or dead-letter it. */
+export interface Job {
+  frame: Frame;
+  source: Source;
+  ticket: Ticket;
+  ingestedAt: number;
+  /** The record as consumed, for the DLQ when the JPEG turns out undecodable. */
+  origin: { key: Buffer | null; headers: Record<string, unknown>; timestamp: string };
+}
+
+export interface Dispatched {
+  job: Job;
+  /** Frames of this camera skipped since its previous inferred frame. */
+  skippedSince: number;
+  startedAt: number;
+  /** Capture to inference start. */
+  ageMs: number;
+}
+
+export interface SchedulerOptions {
+  maxLagMs: number;
+  maxBatch: number;
+  batchable: boolean;
+  backfillQueue: number;
+  pool: Pick<WorkerPool, 'idleCount' | 'run' | 'onIdle'>;
+  onSkip(job: Job, reason: SkipReason): void;
+  onDispatch?(batch: Dispatched[]): void;
+  onBatch(batch: Dispatched[], output: BatchOutput | Error): void;
+  /** The backfill queue has room again (the consumer may resume the backfill topic). */
+  onBackfillRoom?(): void;
+  now?: () => number;
+}
+
+export interface Scheduler {
+  offerLive(job: Job): void;
+  /** Queues a backfill frame; the caller pauses the backfill topic when backfillRoom() is 0. */
+  offerBackfill(job: Job): void;
+  backfillRoom(): number;
+  /** Forgets waiting frames (after a rebalance they will be consumed again). */
+  reset(): void;
+  stats(): { pendingLive: number; backfillQueued: number; inFlightBatches: number; lastDispatchAt: number; lastCompletionAt: number };
+  /** Stops dispatching and waits (up to timeoutMs) for batches in flight. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+interface CameraSlot {
+  pending?: Job;
+  waitingSince: number;
+  inFlight: boolean;
+  skippedSince: number;
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const now = options.now ?? Date.now;
+  const limit = options.batchable ? Math.max(1, options.maxBatch) : 1;
+  const cameras = new Map<string, CameraSlot>();
+  let backfill: Job[] = [];
+  let backfillInFlight = false;
+  let inFlight = new Set<Promise<void>>();
+  let stopped = false;
+  let lastDispatchAt = now();
+  let lastCompletionAt = now();
+  let pumping = false;
+
+  const slotOf = (camera: string) => {
+    let s = cameras.get(camera);
+    if (!s) {
+      s = { waitingSince: 0, inFlight: false, skippedSince: 0 };
+      cameras.set(camera, s);
+    }
+    return s;
+  };
+
+  const skip = (job: Job, reason: SkipReason) => {
+    if (job.source === 'live') slotOf(job.frame.camera).skippedSince++;
+    options.onSkip(job, reason);
+  };
+
+  const ageOf = (job: Job, t: number) => t - job.frame.capturedAt;
+
+  /** Expired waiting frames are skipped even while every worker is busy, so their offsets move on. */
+  const sweep = () => {
+    const t = now();
+    for (const s of cameras.values()) {
+      if (s.pending && ageOf(s.pending, t) > options.maxLagMs) {
+        const job = s.pending;
+        s.pending = undefined;
+        skip(job, 'too-old');
+      }
+    }
+  };
+  const sweeper = setInterval(() => {
+    sweep();
+    pump();
+  }, Math.max(20, Math.min(100, options.maxLagMs / 4)));
+  sweeper.unref();
+
+  function takeLive(t: number): Dispatched[] {
+    const ready = [...cameras.values()].filter((s) => s.pending && !s.inFlight).sort((a, b) => a.waitingSince - b.waitingSince);
+    const batch: Dispatched[] = [];
+    for (const s of ready) {
+      if (batch.length >= limit) break;
+      const job = s.pending!;
+      s.pending = undefined;
+      const ageMs = ageOf(job, t);
+      if (ageMs > options.maxLagMs) {
+        skip(job, 'too-old');
+        continue;
+      }
+      s.inFlight = true;
+      batch.push({ job, skippedSince: s.skippedSince, startedAt: t, ageMs });
+      s.skippedSince = 0;
+    }
+    return batch;
+  }
+
+  function takeBackfill(t: number): Dispatched[] {
+    if (backfillInFlight || backfill.length === 0) return [];
+    const hadNoRoom = backfill.length >= options.backfillQueue;
+    const jobs = backfill.splice(0, limit);
+    backfillInFlight = true;
+    if (hadNoRoom) queueMicrotask(() => options.onBackfillRoom?.());
+    return jobs.map((job) => ({ job, skippedSince: 0, startedAt: t, ageMs: ageOf(job, t) }));
+  }
+
+  function dispatch(batch: Dispatched[]): void {
+    lastDispatchAt = batch[0]!.startedAt;
+    options.onDispatch?.(batch);
+    const isBackfill = batch[0]!.job.source === 'backfill';
+    const done = options.pool.run(batch.map((d) => d.job.frame.jpeg)).then(
+      (out) => finish(out),
+      (err: Error) => finish(err),
+    );
+    const finish = (out: BatchOutput | Error) => {
+      lastCompletionAt = now();
+      if (isBackfill) backfillInFlight = false;
+      else for (const d of batch) slotOf(d.job.frame.camera).inFlight = false;
+      options.onBatch(batch, out);
+    };
+    const tracked = done.finally(() => {
+      inFlight.delete(tracked);
+      pump();
+    });
+    inFlight.add(tracked);
+  }
+
+  function pump(): void {
+    if (pumping || stopped) return;
+    pumping = true;
+    try {
+      while (options.pool.idleCount() > 0) {
+        const t = now();
+        let batch = takeLive(t);
+        if (batch.length === 0) batch = takeBackfill(t);
+        if (batch.length === 0) break;
+        dispatch(batch);
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  options.pool.onIdle(pump);
+
+  return {
+    offerLive(job) {
+      if (stopped) return;
+      const s = slotOf(job.frame.camera);
+      if (ageOf(job, now()) > options.maxLagMs) {
+        skip(job, 'too-old');
+        return;
+      }
+      if (s.pending) skip(s.pending, 'superseded');
+      else s.waitingSince = now();
+      s.pending = job;
+      pump();
+    },
+    offerBackfill(job) {
+      if (stopped) return;
+      backfill.push(job);
+      pump();
+    },
+    backfillRoom: () => Math.max(0, options.backfillQueue - backfill.length),
+    reset() {
+      for (const s of cameras.values()) s.pending = undefined;
+      backfill = [];
+    },
+    stats: () => ({
+      pendingLive: [...cameras.values()].filter((s) => s.pending).length,
+      backfillQueued: backfill.length,
+      inFlightBatches: inFlight.size,
+      lastDispatchAt,
+      lastCompletionAt,
+    }),
+    async drain(timeoutMs) {
+      stopped = true;
+      clearInterval(sweeper);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
+      await Promise.race([Promise.all([...inFlight]), timeout]);
+      clearTimeout(timer);
+      inFlight = new Set();
+    },
+  };
+}

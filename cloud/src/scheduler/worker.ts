@@ -1,0 +1,60 @@
+// An inference worker thread: builds its own model from the serialisable
+// options, then decodes and infers the JPEGs it is sent, one batch at a time.
+import { parentPort, workerData } from 'node:worker_threads';
+import sharp from 'sharp';
+import { createLogger } from '@frameline/shared';
+import { createModel, type DecodedImage, type PoseResult } from './model.js';
+import type { ImageOutcome, RunRequest, WorkerInit, WorkerMessage } from './protocol.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const logger = createLogger({ level: init.logLevel, scope: `worker-${init.index}` });
+// One libvips thread per worker: the pool already uses every core.
+sharp.concurrency(1);
+
+const post = (m: WorkerMessage) => port.postMessage(m);
+
+async function main(): Promise<void> {
+  let built: Awaited<ReturnType<typeof createModel>>;
+  try {
+    built = await createModel(init.model, logger);
+  } catch (err) {
+    post({ type: 'failed', error: (err as Error).message });
+    return;
+  }
+  const { model, decode } = built;
+  port.on('message', (req: RunRequest | { type: 'close' }) => {
+    if (req.type === 'close') {
+      void model.close().finally(() => port.close());
+      return;
+    }
+    run(req).then(post, (err: Error) => post({ type: 'error', id: req.id, error: err.message }));
+  });
+  post({ type: 'ready', name: model.name, batchable: model.batchable });
+
+  async function run(req: RunRequest): Promise<WorkerMessage> {
+    const t0 = performance.now();
+    const outcomes: (ImageOutcome | undefined)[] = new Array(req.jpegs.length);
+    const decodedAt: (DecodedImage | undefined)[] = await Promise.all(req.jpegs.map(async (bytes, i) => {
+      try {
+        return await decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      } catch (err) {
+        outcomes[i] = { ok: false, error: `undecodable-jpeg: ${(err as Error).message}` };
+        return undefined;
+      }
+    }));
+    const slots = decodedAt.flatMap((img, i) => (img ? [i] : []));
+    const decoded = slots.map((i) => decodedAt[i]!);
+    const t1 = performance.now();
+    const results: PoseResult[] = [];
+    if (model.batchable && decoded.length > 0) results.push(...(await model.infer(decoded)));
+    else for (const image of decoded) results.push(...(await model.infer([image])));
+    results.forEach((result, k) => {
+      const img = decoded[k]!;
+      outcomes[slots[k]!] = { ok: true, result, width: img.width, height: img.height };
+    });
+    return { type: 'done', id: req.id, outcomes: outcomes as ImageOutcome[], decodeMs: t1 - t0, inferMs: performance.now() - t1 };
+  }
+}
+
+void main();

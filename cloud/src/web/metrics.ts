@@ -1,0 +1,66 @@
+// The service's Prometheus metrics, on a registry the composition root owns
+// (never prom-client's global one, so tests and several services coexist).
+import client from 'prom-client';
+
+export interface LagEntry {
+  topic: string;
+  partition: number;
+  /** Newest offset in the partition minus the group's committed offset. */
+  lag: number;
+}
+
+export interface Gauges {
+  lag(): Promise<LagEntry[]>;
+  pendingLive(): number;
+  backfillQueued(): number;
+  busyWorkers(): number;
+}
+
+export interface Metrics {
+  registry: client.Registry;
+  consumed: client.Counter<'source'>;
+  inferred: client.Counter<'source'>;
+  skipped: client.Counter<'reason'>;
+  dlq: client.Counter<'code'>;
+  gaps: client.Counter;
+  runResets: client.Counter;
+  inferenceSeconds: client.Histogram<'batch_size'>;
+  frameAgeSeconds: client.Histogram<'source'>;
+  /** Wires the gauges that are read at scrape time. */
+  observe(gauges: Gauges): void;
+}
+
+export function createMetrics(registry: client.Registry): Metrics {
+  let gauges: Gauges | undefined;
+  const m = {
+    registry,
+    consumed: new client.Counter({ name: 'frameline_frames_consumed_total', help: 'Records consumed', labelNames: ['source'] as const, registers: [registry] }),
+    inferred: new client.Counter({ name: 'frameline_frames_inferred_total', help: 'Frames inferred and published', labelNames: ['source'] as const, registers: [registry] }),
+    skipped: new client.Counter({ name: 'frameline_frames_skipped_total', help: 'Frames deliberately not inferred, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    dlq: new client.Counter({ name: 'frameline_frames_dlq_total', help: 'Invalid records sent to the dead-letter topic, by error code', labelNames: ['code'] as const, registers: [registry] }),
+    gaps: new client.Counter({ name: 'frameline_frame_sequence_gaps_total', help: 'Frames missing from camera sequences', registers: [registry] }),
+    runResets: new client.Counter({ name: 'frameline_camera_run_resets_total', help: 'Camera windows reset because the agent restarted (new fl-run)', registers: [registry] }),
+    inferenceSeconds: new client.Histogram({
+      name: 'frameline_inference_seconds', help: 'Decode plus inference time of one batch', labelNames: ['batch_size'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4], registers: [registry],
+    }),
+    frameAgeSeconds: new client.Histogram({
+      name: 'frameline_frame_age_at_inference_seconds', help: 'Capture to inference start', labelNames: ['source'] as const,
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5, 30, 300, 3600], registers: [registry],
+    }),
+    observe(g: Gauges) {
+      gauges = g;
+    },
+  };
+  new client.Gauge({
+    name: 'frameline_consumer_lag_records', help: 'Records not yet committed by the group, per partition', labelNames: ['topic', 'partition'] as const, registers: [registry],
+    async collect() {
+      this.reset();
+      for (const e of (await gauges?.lag().catch(() => [])) ?? []) this.set({ topic: e.topic, partition: String(e.partition) }, e.lag);
+    },
+  });
+  new client.Gauge({ name: 'frameline_cameras_waiting', help: 'Cameras with a live frame waiting for a worker', registers: [registry], collect() { this.set(gauges?.pendingLive() ?? 0); } });
+  new client.Gauge({ name: 'frameline_backfill_queued', help: 'Backfill frames held in memory', registers: [registry], collect() { this.set(gauges?.backfillQueued() ?? 0); } });
+  new client.Gauge({ name: 'frameline_inference_workers_busy', help: 'Workers running a batch', registers: [registry], collect() { this.set(gauges?.busyWorkers() ?? 0); } });
+  return m;
+}

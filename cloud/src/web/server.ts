@@ -1,0 +1,63 @@
+// The service's small HTTP server: /metrics and /healthz now, the dashboard
+// later (it adds its routes with route()). Bound to localhost by default.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '@frameline/shared';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+export interface HttpServer {
+  /** Adds a route: exact path, or a prefix when the path ends in '/*'. */
+  route(method: string, path: string, handler: RouteHandler): void;
+  start(): Promise<{ host: string; port: number }>;
+  address(): { host: string; port: number } | undefined;
+  close(): Promise<void>;
+}
+
+export function createHttpServer(listen: string, logger: Logger): HttpServer {
+  const log = logger.child('http');
+  const routes: { method: string; path: string; prefix: boolean; handler: RouteHandler }[] = [];
+  const sep = listen.lastIndexOf(':');
+  const host = listen.slice(0, sep).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(sep + 1));
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const match = routes.find((r) => (r.method === req.method || (r.method === 'GET' && req.method === 'HEAD')) && (r.prefix ? url.pathname.startsWith(r.path) : url.pathname === r.path));
+    if (!match) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    Promise.resolve(match.handler(req, res, url)).catch((err: Error) => {
+      log.error('request failed', { path: url.pathname, error: err });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error\n');
+    });
+  });
+
+  return {
+    route(method, path, handler) {
+      const prefix = path.endsWith('/*');
+      routes.push({ method: method.toUpperCase(), path: prefix ? path.slice(0, -1) : path, prefix, handler });
+    },
+    start() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const a = server.address() as AddressInfo;
+          log.info('listening', { url: `http://${listen.startsWith('[') ? `[${a.address}]` : a.address}:${a.port}/` });
+          resolve({ host: a.address, port: a.port });
+        });
+      });
+    },
+    address() {
+      const a = server.address() as AddressInfo | null;
+      return a ? { host: a.address, port: a.port } : undefined;
+    },
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
