@@ -19,6 +19,9 @@ export interface ModelOptions {
   provider: 'cpu' | 'cuda';
   slowTestMs: number;
   slowTestBatchable: boolean;
+  /** onnx-keypoints only: the model's input and output description (see config/cloud.example.json). */
+  input: Record<string, unknown>;
+  decode: Record<string, unknown>;
 }
 
 export interface CloudConfig {
@@ -101,7 +104,7 @@ export const cloudSchema = {
     kind: key('model.kind', 'blazepose | onnx-keypoints | slow-test (decodes, then busy-computes slowTestMs per frame; for tests).', ['blazepose', 'onnx-keypoints', 'slow-test'], 'blazepose' as ModelKind),
     variant: key('model.variant', 'BlazePose landmark variant: lite | full | heavy.', ['lite', 'full', 'heavy'], 'full'),
     path: key('model.path', 'ONNX file for onnx-keypoints (or a converted-model directory); empty: the built-in default.', String, ''),
-    detector: key('model.detector', 'single (one person, fast) | multi (top-down: person detector, then landmarks per crop).', ['single', 'multi'], 'single'),
+    detector: key('model.detector', 'multi (top-down for security cameras: tiled person detector, then landmarks per person) | single (one person filling the frame; faster).', ['single', 'multi'], 'multi'),
     minDetectionScore: key('model.minDetectionScore', 'Person detection threshold, 0..1.', Number, 0.5),
     minKeypointScore: key('model.minKeypointScore', 'Keypoint visibility threshold, 0..1.', Number, 0.3),
     maxPersons: key('model.maxPersons', 'Most persons per frame (multi detector).', 'nat', 8),
@@ -109,6 +112,8 @@ export const cloudSchema = {
     provider: key('model.provider', 'onnxruntime execution provider: cpu | cuda.', ['cpu', 'cuda'], 'cpu'),
     slowTestMs: key('model.slowTestMs', 'slow-test only: compute time per frame.', 'duration', 200),
     slowTestBatchable: key('model.slowTestBatchable', 'slow-test only: report the model as batchable.', Boolean, true),
+    input: key('model.input', 'onnx-keypoints only: { width, height, layout: NHWC|NCHW, normalisation: { scale, offset }, resize: letterbox|stretch }.', Object, {}),
+    decode: key('model.decode', 'onnx-keypoints only: { kind: "movenet-singlepose", output?, keypointNames?, minScore? }.', Object, {}),
   },
   http: {
     listen: key('http.listen', 'Address of /metrics and /healthz (localhost unless you mean it).', listen.name, '127.0.0.1:8080'),

@@ -7,7 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
-import { createKafka, explainKafkaError, partitionFor, type Logger } from '@frameline/shared';
+import { H, createKafka, explainKafkaError, partitionFor, type Logger } from '@frameline/shared';
 import { createCameraSource, resolveCameraBinary, CameraUnavailableError } from '../camera/index.js';
 import { cameraOptions, kafkaConnection, spoolDir, type AgentConfig } from '../config.js';
 
@@ -209,7 +209,7 @@ async function checkTopics(config: AgentConfig, admin: Admin, conn: ReturnType<t
   const producer = createKafka(conn, logger).producer({ allowAutoTopicCreation: false });
   try {
     await producer.connect();
-    await producer.send({ topic: config.topics.frames, acks: -1, messages: [{ key: config.camera.id, value: Buffer.alloc(0), headers: { 'fl-probe': 'doctor' } }] });
+    await producer.send({ topic: config.topics.frames, acks: -1, messages: [{ key: config.camera.id, value: Buffer.alloc(0), headers: { [H.probe]: 'doctor' } }] });
     add({ name: 'write permission', ok: true, detail: `user "${config.kafka.username}" may write ${config.topics.frames} (wrote one fl-probe record)` });
   } catch (err) {
     const e = explainKafkaError(err, conn);

@@ -3,7 +3,7 @@
 // without waiting for inference. Offsets are committed by the tracker's rule
 // (everything below the lowest frame still in work), never on consumption.
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { FrameValidationError, decodeFrame, type Logger } from '@frameline/shared';
+import { FrameValidationError, H, decodeFrame, headerString, type Logger } from '@frameline/shared';
 import type { CloudConfig } from '../config.js';
 import type { Job, Scheduler, Source } from '../scheduler/scheduler.js';
 import type { LagEntry, Metrics } from '../web/metrics.js';
@@ -95,6 +95,12 @@ export function createIngest(deps: IngestDeps): Ingest {
     consumed++;
     const ticket = tracker.track(topic, partition, message.offset);
     const ingestedAt = Date.now();
+    if (headerString(message.headers, H.probe) !== undefined) {
+      // `frameline-agent doctor` proving it may write: not a frame, not an error.
+      log.debug('skipped a doctor probe record', { topic, partition, offset: message.offset });
+      ticket.complete();
+      return;
+    }
     let frame;
     try {
       frame = decodeFrame(message, decodeOptions(topic, partition));

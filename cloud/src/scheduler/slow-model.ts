@@ -1,17 +1,11 @@
 // A real PoseModel adapter that is slow on purpose: it decodes like any other
 // and then busy-computes for a fixed time per frame, finding nobody. The
 // bounded-lag tests use it to play a model slower than the cameras.
-import sharp from 'sharp';
 import type { DecodedImage, PoseModel, PoseResult } from './model.js';
 
 export interface SlowModelOptions {
   msPerFrame: number;
   batchable: boolean;
-}
-
-export async function decodeJpegWithSharp(jpeg: Buffer): Promise<DecodedImage> {
-  const { data, info } = await sharp(jpeg, { failOn: 'error' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, rgb: data };
 }
 
 export function createSlowModel(options: SlowModelOptions): PoseModel {
@@ -24,7 +18,7 @@ export function createSlowModel(options: SlowModelOptions): PoseModel {
       const until = started + options.msPerFrame * images.length;
       while (performance.now() < until) for (let i = 0; i < 10_000; i++) Math.sqrt(i);
       const totalMs = performance.now() - started;
-      return images.map(() => ({ persons: [], timings: { totalMs } }));
+      return images.map(() => ({ persons: [], timings: { detectMs: 0, landmarksMs: totalMs, totalMs } }));
     },
     async close() {},
   };

@@ -15,6 +15,8 @@ export const H = {
   height: 'fl-height',
   motion: 'fl-motion',
   error: 'fl-error',
+  /** Set by `frameline-agent doctor` on its write-permission probe; consumers skip such records. */
+  probe: 'fl-probe',
 } as const;
 
 export interface Frame {

@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cloudSchema, loadCloudConfig } from '../src/config.js';
+import { poseModelOptions } from '../src/scheduler/model.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../../config/cloud.example.json', import.meta.url));
+
+function leafKeys(node: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(node).flatMap(([k, v]) => {
+    const obj = v as Record<string, unknown>;
+    return 'default' in obj || 'format' in obj ? [`${prefix}${k}`] : leafKeys(obj, `${prefix}${k}.`);
+  });
+}
+
+test('config/cloud.example.json loads and documents every key of the schema', () => {
+  // The example names its password file relative to itself.
+  const dir = mkdtempSync(join(tmpdir(), 'fl-cloud-example-'));
+  cpSync(EXAMPLE, join(dir, 'cloud.json'));
+  mkdirSync(join(dir, 'secrets'));
+  writeFileSync(join(dir, 'secrets/cloud.password'), 'pw-cloud');
+  const c = loadCloudConfig({ file: join(dir, 'cloud.json'), env: {} });
+  assert.equal(c.kafka.passwordFile?.reveal(), 'pw-cloud');
+  assert.equal(c.model.detector, 'multi', 'security cameras see several small people: top-down by default');
+  const text = readFileSync(EXAMPLE, 'utf8');
+  for (const key of leafKeys(cloudSchema as Record<string, unknown>)) {
+    assert.match(text, new RegExp(`"${key.split('.').at(-1)}":`), `${key} appears in the example`);
+  }
+});
+
+test('model options map to the inference stage: multi is the tiled detector', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fl-cloud-cfg-'));
+  writeFileSync(join(dir, 'pw'), 'pw');
+  const file = join(dir, 'c.json');
+  writeFileSync(file, JSON.stringify({ kafka: { passwordFile: 'pw' }, model: { variant: 'lite', threads: 2 } }));
+  const o = poseModelOptions(loadCloudConfig({ file, env: {} }).model) as unknown as { kind: string; variant: string; detector: { mode: string }; threads: number };
+  assert.equal(o.kind, 'blazepose');
+  assert.equal(o.variant, 'lite');
+  assert.equal(o.detector.mode, 'tiled');
+  assert.equal(o.threads, 2);
+});
