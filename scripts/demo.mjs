@@ -1,7 +1,10 @@
 // `npm start`: the whole pipeline on this machine. Installs what it needs,
-// builds, starts the local broker (deploy/kafka/kafka.sh), then the demo
-// traffic; Ctrl-C stops everything this script started.
+// builds, starts the local broker (deploy/kafka/kafka.sh), the cloud service
+// and three agents replaying a real CCTV video as CAMERA-1..3, then prints a
+// line per camera every few seconds from the results topic. Ctrl-C stops
+// everything this script started.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ROOT, build, ensureDebianPackages, ensureNodeModules, kafka, kafkaRunning, step } from './lib.mjs';
 
@@ -12,20 +15,75 @@ build();
 const startedBroker = !kafkaRunning({});
 step('starting the local broker');
 kafka(['up'], {});
-const props = join(ROOT, '.cache/kafka/client.properties');
 
-step('producing frames over EXTERNAL and consuming them over INTERNAL (Ctrl-C to stop)');
-const children = [spawn(process.execPath, [join(ROOT, 'scripts/smoke.mjs'), props], { stdio: 'inherit', cwd: ROOT })];
+const children = [];
+function start(name, args) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Prefix each line so four processes stay readable in one terminal.
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream.on('data', (b) => {
+      const lines = (rest + b.toString()).split('\n');
+      rest = lines.pop();
+      for (const line of lines) if (!/ DEBUG /.test(line)) process.stdout.write(`${name.padEnd(9)}| ${line}\n`);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`${name} exited (${code ?? signal}); stopping the demo`);
+      void stop();
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+step('starting the cloud service (http://127.0.0.1:8080/metrics, /healthz)');
+start('cloud', ['cloud/bin/frameline-cloud.js', 'run', '--config', 'config/demo/cloud.json']);
+step('starting three agents replaying agent/test/fixtures/vtest.mp4 as CAMERA-1..3');
+for (const i of [1, 2, 3]) start(`CAMERA-${i}`, ['agent/bin/frameline-agent.js', 'run', '--config', `config/demo/agent-${i}.json`]);
+
+// A compact view of what the cloud publishes, until the dashboard lands.
+const { readClientProperties } = await import('../deploy/kafka/provision.mjs');
+const { Secret, createKafka, createLogger } = await import('@frameline/shared');
+const props = readClientProperties(join(ROOT, '.cache/kafka/client.properties'));
+const { readFileSync } = await import('node:fs');
+const logger = createLogger({ level: 'warn', scope: 'demo' });
+const consumer = createKafka({
+  brokers: [props['bootstrap.internal']], clientId: 'frameline-demo-view', security: 'sasl_plaintext', username: 'cloud',
+  password: new Secret(readFileSync(props['sasl.cloud.password.file'], 'utf8').trim(), props['sasl.cloud.password.file']),
+}, logger).consumer({ groupId: `frameline-demo-view-${randomUUID().slice(0, 8)}` });
+await consumer.connect();
+await consumer.subscribe({ topic: 'video.inferences', fromBeginning: false });
+const latest = new Map();
+await consumer.run({
+  eachMessage: async ({ message }) => {
+    const r = JSON.parse(message.value.toString());
+    const s = latest.get(r.camera) ?? { count: 0 };
+    latest.set(r.camera, { count: s.count + 1, persons: r.persons.length, ageMs: (r.publishedAt ?? r.inferredAt) - r.capturedAt, seq: r.seq });
+  },
+});
+const view = setInterval(() => {
+  for (const [camera, s] of [...latest].sort()) {
+    process.stdout.write(`results  | ${camera}: ${s.count} frames inferred in 5 s, last seq ${s.seq}, ${s.persons} persons, ${Math.round(s.ageMs)} ms capture-to-result\n`);
+    s.count = 0;
+  }
+}, 5000);
 
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+  clearInterval(view);
+  await consumer.disconnect().catch(() => {});
+  // Agents first (they flush to the broker), then the cloud, then the broker.
+  const agents = children.slice(1);
+  for (const c of agents) c.kill('SIGTERM');
+  await Promise.all(agents.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+  children[0].kill('SIGTERM');
+  if (children[0].exitCode === null) await new Promise((r) => children[0].once('exit', r));
   if (startedBroker) kafka(['down'], {});
   process.exit(0);
 }
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
-for (const c of children) c.on('exit', (code) => { if (!stopping) { console.error(`demo process exited (${code}); stopping`); void stop(); } });
