@@ -175,22 +175,6 @@ test('invalid records go to the DLQ with their bytes and headers plus fl-error, 
   }
 });
 
-function kcatConfig(user: 'agent' | 'cloud', listener: 'internal' | 'external'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fl-kcat-'));
-  const p = broker.props;
-  const lines = [
-    `bootstrap.servers=${p[`bootstrap.${listener}`]}`,
-    `security.protocol=${listener === 'external' ? 'SASL_SSL' : 'SASL_PLAINTEXT'}`,
-    'sasl.mechanisms=SCRAM-SHA-512',
-    `sasl.username=${user}`,
-    `sasl.password=${readFileSync(p[`sasl.${user}.password.file`]!, 'utf8').trim()}`,
-  ];
-  if (listener === 'external') lines.push(`ssl.ca.location=${p['ssl.ca']}`);
-  const file = join(dir, 'kcat.conf');
-  writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
-  return file;
-}
-
 test('cameraFrom "partition": raw JPEGs produced by kcat to partition N are inferred as CAMERA-(N+1)', async () => {
   const topics = await broker.topics('ingest-kcat');
   const dir = mkdtempSync(join(tmpdir(), 'fl-kcat-jpeg-'));
@@ -199,7 +183,7 @@ test('cameraFrom "partition": raw JPEGs produced by kcat to partition N are infe
     writeFileSync(f, img);
     return f;
   });
-  const conf = kcatConfig('agent', 'external');
+  const conf = broker.kcatConfig('agent', 'external');
   await withService(cloudConfig(topics, { ingest: { cameraFrom: 'partition' }, scheduler: { maxLagMs: '30s' } }), async () => {
     await run('kcat', ['-F', conf, '-P', '-t', topics.frames, '-p', '1', ...files], { timeout: 30_000 });
     await run('kcat', ['-F', conf, '-P', '-t', topics.frames, '-p', '2', files[0]!], { timeout: 30_000 });

@@ -97,22 +97,6 @@ test('a frame produced over EXTERNAL (TLS + SCRAM) is consumed over INTERNAL wit
   }
 });
 
-function kcatConfig(user: 'agent' | 'cloud', listener: 'internal' | 'external'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fl-kcat-'));
-  const p = broker.props;
-  const lines = [
-    `bootstrap.servers=${p[`bootstrap.${listener}`]}`,
-    `security.protocol=${listener === 'external' ? 'SASL_SSL' : 'SASL_PLAINTEXT'}`,
-    'sasl.mechanisms=SCRAM-SHA-512',
-    `sasl.username=${user}`,
-    `sasl.password=${readFileSync(p[`sasl.${user}.password.file`]!, 'utf8').trim()}`,
-  ];
-  if (listener === 'external') lines.push(`ssl.ca.location=${p['ssl.ca']}`);
-  const file = join(dir, 'kcat.conf');
-  writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
-  return file;
-}
-
 test('kcat reads our frame with key and headers as specified', async () => {
   const topicSet = await broker.topics('kcat-read');
   const [f] = await frames('CAMERA-2', 1);
@@ -120,7 +104,7 @@ test('kcat reads our frame with key and headers as specified', async () => {
   await producer.connect();
   await producer.send({ topic: topicSet.frames, acks: -1, messages: [{ ...encodeFrame(f!), partition: partitionFor('CAMERA-2', 3, 'key') }] });
   await producer.disconnect();
-  const { stdout } = await run('kcat', ['-F', kcatConfig('cloud', 'internal'), '-C', '-t', topicSet.frames, '-c', '1', '-e', '-q',
+  const { stdout } = await run('kcat', ['-F', broker.kcatConfig('cloud', 'internal'), '-C', '-t', topicSet.frames, '-c', '1', '-e', '-q',
     '-f', 'partition=%p\nkey=%k\ntimestamp=%T\nsize=%S\nheaders=%h\n'], { timeout: 30_000 });
   const out = Object.fromEntries(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   assert.equal(out.partition, String(partitionFor('CAMERA-2', 3, 'key')));
@@ -141,7 +125,7 @@ test('a record produced by kcat with our headers decodes, and kcat murmur2_rando
   const cameras = ['CAMERA-1', 'CAMERA-2', 'CAMERA-3', 'cam-garage'];
   for (const camera of cameras) {
     const headers = { 'content-type': 'image/jpeg', 'fl-schema': '1', 'fl-camera': camera, 'fl-run': run_, 'fl-seq': '0', 'fl-captured-at': '1764000000500', 'fl-width': '96', 'fl-height': '64' };
-    await run('kcat', ['-F', kcatConfig('agent', 'external'), '-P', '-t', topicSet.frames, '-k', camera, '-X', 'partitioner=murmur2_random',
+    await run('kcat', ['-F', broker.kcatConfig('agent', 'external'), '-P', '-t', topicSet.frames, '-k', camera, '-X', 'partitioner=murmur2_random',
       ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), file], { timeout: 30_000 });
   }
   const got = await consumeAll(topicSet.frames, cameras.length);

@@ -7,6 +7,9 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Logger } from '@frameline/shared';
 import { createPoseModel, decodeJpeg, drawPoses, type Person, type PoseModelOptions } from '../inference/index.js';
+import { INFERENCE_SCHEMA, serialiseRecord, type InferenceRecord } from '../publish/record.js';
+
+export type { InferenceRecord } from '../publish/record.js';
 
 export { drawPoses } from '../inference/index.js';
 
@@ -21,37 +24,18 @@ export interface InferArgs {
   write?: (line: string) => void;
 }
 
-/** One `video.inferences` record; field names are the topic's schema. */
-export interface InferenceRecord {
-  schema: 1;
-  camera: string;
-  run: string;
-  seq: number;
-  capturedAt: number;
-  ingestedAt: number;
-  inferredAt: number;
-  frame: { width: number; height: number; source: string };
-  model: string;
-  persons: {
-    box: [number, number, number, number];
-    score: number;
-    keypoints: { name: string; x: number; y: number; z: number | null; visibility: number }[];
-  }[];
-  timings: { decodeMs: number; detectMs: number; landmarksMs: number };
-}
-
 /** Sub-pixel digits beyond 0.1 px are noise from the models; keep records small. */
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
-function toRecordPersons(persons: Person[]): InferenceRecord['persons'] {
+function toRecordPersons(persons: Person[]): Person[] {
   return persons.map((p) => ({
-    box: p.box.map((v) => round(v, 1)) as [number, number, number, number],
+    box: p.box.map((v) => round(v, 1)) as Person['box'],
     score: round(p.score, 3),
     keypoints: p.keypoints.map((k) => ({
       name: k.name,
       x: round(k.x, 1),
       y: round(k.y, 1),
-      z: k.z === undefined ? null : round(k.z, 1),
+      ...(k.z === undefined ? {} : { z: round(k.z, 1) }),
       visibility: round(k.visibility, 3),
     })),
   }));
@@ -73,7 +57,7 @@ export async function inferCommand(args: InferArgs, logger: Logger): Promise<Inf
       const [result] = await model.infer([image]);
       if (!result) throw new Error(`model ${model.name} returned no result for ${path}`);
       const record: InferenceRecord = {
-        schema: 1,
+        schema: INFERENCE_SCHEMA,
         camera: 'file',
         run: 'infer',
         seq,
@@ -85,7 +69,7 @@ export async function inferCommand(args: InferArgs, logger: Logger): Promise<Inf
         persons: toRecordPersons(result.persons),
         timings: { decodeMs: round(decodeMs, 1), detectMs: round(result.timings.detectMs, 1), landmarksMs: round(result.timings.landmarksMs, 1) },
       };
-      write(JSON.stringify(record));
+      write(serialiseRecord(record));
       records.push(record);
       if (args.outDir) {
         const target = join(args.outDir, `${basename(path, extname(path))}.pose.jpg`);

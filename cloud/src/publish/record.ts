@@ -16,7 +16,8 @@ export interface InferenceRecord {
   inferredAt: number;
   /** Epoch ms: when the record was handed to the producer. */
   publishedAt?: number;
-  frame: { width: number; height: number };
+  /** `source`: the image file, for records printed by `frameline-cloud infer`. */
+  frame: { width: number; height: number; source?: string };
   model: string;
   persons: Person[];
   /** Milliseconds: the model's own steps plus decodeMs, inferMs (whole batch), waitMs (consumed to inference start), ageMs (captured to inference start). */

@@ -4,7 +4,8 @@
 // that must stop a broker start a private one with startPrivateBroker().
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -33,6 +34,8 @@ export interface TestBroker {
   /** Creates a fresh, uniquely named topic set with the runner's ACLs. */
   topics(prefix?: string, partitions?: number): Promise<TopicSet>;
   admin(): kafkajs.Admin;
+  /** A kcat (librdkafka) config file, mode 0600, for `kcat -F`. */
+  kcatConfig(user: User, listener: 'internal' | 'external'): string;
 }
 
 export async function sharedBroker(): Promise<TestBroker> {
@@ -57,10 +60,24 @@ async function brokerFromProps(file: string): Promise<TestBroker> {
     retry: { retries: 3, initialRetryTimeMs: 200, maxRetryTimeMs: 2000 },
   });
   const admin = () => new kafkajs.Kafka({ ...prov.adminClientConfig(props) }).admin();
+  const kcatConfig = (user: User, listener: 'internal' | 'external'): string => {
+    const lines = [
+      `bootstrap.servers=${props[`bootstrap.${listener}`]}`,
+      `security.protocol=${listener === 'external' ? 'SASL_SSL' : 'SASL_PLAINTEXT'}`,
+      'sasl.mechanisms=SCRAM-SHA-512',
+      `sasl.username=${user}`,
+      `sasl.password=${readFileSync(props[`sasl.${user}.password.file`]!, 'utf8').trim()}`,
+      ...(listener === 'external' ? [`ssl.ca.location=${props['ssl.ca']}`] : []),
+    ];
+    const file = join(mkdtempSync(join(tmpdir(), 'fl-kcat-')), 'kcat.conf');
+    writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
+    return file;
+  };
   return {
     props,
     connection,
     admin,
+    kcatConfig,
     async topics(prefix = 'test', partitions = 3) {
       const id = `${prefix}-${randomUUID().slice(0, 8)}`;
       const names: TopicSet = {
