@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createKafka, createLogger, decodeFrame } from '@frameline/shared';
 import { REPO_ROOT, sharedBroker } from '@frameline/shared/testing';
@@ -34,11 +35,30 @@ function runAgent(configFile: string, camera: string, runForMs: number): Promise
   });
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function scrapeAfter(url: string, ms: number): Promise<string> {
+  await new Promise((r) => setTimeout(r, ms));
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
 test('three agents replaying a real video deliver every frame, per camera in order, on its own partition', async () => {
   const broker = await sharedBroker();
   const topics = await broker.topics('e2e-agents');
   const dir = mkdtempSync(join(tmpdir(), 'fl-e2e-'));
   const cameras = ['CAMERA-1', 'CAMERA-2', 'CAMERA-3'];
+  const metricsPort = await freePort();
+  const scraped = scrapeAfter(`http://127.0.0.1:${metricsPort}/metrics`, 8000);
   const runs = await Promise.all(cameras.map((camera, i) => {
     const file = join(dir, `${camera}.json`);
     writeFileSync(file, JSON.stringify({
@@ -48,6 +68,7 @@ test('three agents replaying a real video deliver every frame, per camera in ord
       partitioning: 'camera-index',
       delivery: { mode: 'reliable' },
       stateDir: join(dir, `state-${i}`),
+      ...(i === 0 ? { metrics: { listen: `127.0.0.1:${metricsPort}` } } : {}),
     }));
     return runAgent(file, camera, 12_000);
   }));
@@ -55,6 +76,13 @@ test('three agents replaying a real video deliver every frame, per camera in ord
     assert.equal(r.code, 0, `${r.camera} exits 0 on SIGTERM\n${r.log.slice(-2000)}`);
     assert.ok(r.sent >= 40, `${r.camera} sent ${r.sent} frames in 12 s at 10 fps\n${r.log.slice(-2000)}`);
   }
+
+  // CAMERA-1's /metrics, scraped while it ran
+  const metrics = await scraped;
+  assert.match(metrics, /frameline_agent_frames_sent_total\{camera="CAMERA-1"\} [1-9]\d*/);
+  assert.match(metrics, /frameline_agent_broker_connected\{camera="CAMERA-1"\} 1/);
+  assert.match(metrics, /frameline_agent_send_latency_seconds_count\{[^}]*path="direct"[^}]*\} [1-9]/);
+  assert.match(metrics, /frameline_agent_spool_bytes\{camera="CAMERA-1"\} \d+/);
 
   const expected = runs.reduce((n, r) => n + r.sent, 0);
   const consumer = createKafka(broker.connection('cloud', 'internal'), logger).consumer({ groupId: `frameline-e2e-${randomUUID()}` });
