@@ -152,7 +152,9 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     try {
       await publisher!.publish(records.map((r) => r.record));
     } catch (err) {
-      log.warn('results not published (stopping); their frames will be consumed again', { frames: records.length, error: err as Error });
+      // Stopping, or the results backlog is full: the offsets stay uncommitted,
+      // so these frames are consumed again by the next instance or restart.
+      log.warn('results not published; their frames will be consumed again', { frames: records.length, error: err as Error });
       return;
     }
     for (const { d, record, result } of records) {

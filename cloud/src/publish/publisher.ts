@@ -20,6 +20,12 @@ interface Queued {
 }
 
 const MAX_PER_SEND = 500;
+/**
+ * Results waiting for the broker. Inference keeps going while the results
+ * topic refuses writes (a missing ACL, say); beyond this many, publish()
+ * refuses, the frames stay uncommitted and are consumed again after the fix.
+ */
+export const MAX_QUEUED = 2000;
 
 export function createPublisher(producer: Producer, topic: string, logger: Logger): Publisher {
   const log = logger.child('publish');
@@ -68,6 +74,9 @@ export function createPublisher(producer: Producer, topic: string, logger: Logge
   return {
     publish(records) {
       if (closed) return Promise.reject(new Error('publisher is closed'));
+      if (queue.length + records.length > MAX_QUEUED) {
+        return Promise.reject(new Error(`${queue.length} results already wait for the broker to accept writes to ${topic}; refusing more until it does`));
+      }
       const done = Promise.all(records.map((record) => new Promise<void>((resolve, reject) => queue.push({ record, resolve, reject }))));
       kick();
       return done.then(() => undefined);
