@@ -253,6 +253,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
         pendingLive: () => scheduler!.stats().pendingLive,
         backfillQueued: () => scheduler!.stats().backfillQueued,
         busyWorkers: () => pool.health().busy,
+        clockCorrections: () => ingest!.clockCorrections(),
       });
       await http.start();
       try {

@@ -7,6 +7,7 @@ import { FrameValidationError, H, decodeFrame, headerString, type Logger } from 
 import type { CloudConfig } from '../config.js';
 import type { Job, Scheduler, Source } from '../scheduler/scheduler.js';
 import type { LagEntry, Metrics } from '../web/metrics.js';
+import { createCameraClocks } from './clock.js';
 import type { DeadLetter } from './dlq.js';
 import type { OffsetTracker } from './offsets.js';
 import type { Windows } from './window.js';
@@ -31,6 +32,8 @@ export interface Ingest {
   stop(): Promise<void>;
   lag(): Promise<LagEntry[]>;
   health(): IngestHealth;
+  /** Per camera, ms added to its capture times because its clock disagrees with ours. */
+  clockCorrections(): Map<string, number>;
 }
 
 export interface IngestDeps {
@@ -44,9 +47,13 @@ export interface IngestDeps {
   dlq: DeadLetter;
 }
 
+/** Records from a partition's end that count as just produced. */
+const FRESH_RECORDS = 10;
+
 export function createIngest(deps: IngestDeps): Ingest {
   const { config, tracker, windows, scheduler, metrics, dlq } = deps;
   const log = deps.logger.child('ingest');
+  const clocks = createCameraClocks(log);
   const topics = config.ingest.backfill ? [config.topics.frames, config.topics.backfill] : [config.topics.frames];
   const consumer: Consumer = deps.kafka.consumer({
     groupId: config.kafka.groupId,
@@ -90,7 +97,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     partition,
   });
 
-  async function take(topic: string, partition: number, message: KafkaMessage, source: Source): Promise<void> {
+  async function take(topic: string, partition: number, message: KafkaMessage, source: Source, fresh: boolean): Promise<void> {
     metrics.consumed.inc({ source });
     consumed++;
     const ticket = tracker.track(topic, partition, message.offset);
@@ -115,7 +122,8 @@ export function createIngest(deps: IngestDeps): Ingest {
     // Own copy: kafkajs values are slices of the whole fetch response, which a
     // window of slices would keep alive.
     frame.jpeg = Buffer.from(frame.jpeg);
-    const job: Job = { frame, source, ticket, ingestedAt, origin: { key: message.key, headers: message.headers ?? {}, timestamp: message.timestamp } };
+    if (source === 'live') clocks.observe(frame.camera, ingestedAt, frame.capturedAt, fresh);
+    const job: Job = { frame, source, ticket, ingestedAt, clockCorrectionMs: clocks.correction(frame.camera), origin: { key: message.key, headers: message.headers ?? {}, timestamp: message.timestamp } };
     if (source === 'backfill') {
       scheduler.offerBackfill(job);
       return;
@@ -137,7 +145,10 @@ export function createIngest(deps: IngestDeps): Ingest {
         pauseBackfill();
         break;
       }
-      await take(batch.topic, batch.partition, message, source);
+      // Near the partition's end the record was produced a moment ago: its
+      // age at ingest is network delay plus the camera's clock offset.
+      const fresh = Number(batch.highWatermark) - Number(message.offset) <= FRESH_RECORDS;
+      await take(batch.topic, batch.partition, message, source, fresh);
       resolveOffset(message.offset);
     }
     await heartbeat();
@@ -205,6 +216,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       }
       return out;
     },
+    clockCorrections: () => clocks.corrections(),
     health: () => ({ running, ...(crashed ? { crashed } : {}), lastFetchAt, lastBatchAt, consumed, invalid }),
   };
 }

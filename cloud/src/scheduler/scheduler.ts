@@ -16,6 +16,8 @@ export interface Job {
   source: Source;
   ticket: Ticket;
   ingestedAt: number;
+  /** Added to the frame's capture time for its age: the camera's clock offset (see ingest/clock.ts). */
+  clockCorrectionMs?: number;
   /** The record as consumed, for the DLQ when the JPEG turns out undecodable. */
   origin: { key: Buffer | null; headers: Record<string, unknown>; timestamp: string };
 }
@@ -88,7 +90,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     options.onSkip(job, reason);
   };
 
-  const ageOf = (job: Job, t: number) => t - job.frame.capturedAt;
+  const ageOf = (job: Job, t: number) => t - (job.frame.capturedAt + (job.clockCorrectionMs ?? 0));
 
   /** Expired waiting frames are skipped even while every worker is busy, so their offsets move on. */
   const sweep = () => {

@@ -14,6 +14,7 @@ export interface Gauges {
   pendingLive(): number;
   backfillQueued(): number;
   busyWorkers(): number;
+  clockCorrections(): Map<string, number>;
 }
 
 export interface Metrics {
@@ -62,5 +63,12 @@ export function createMetrics(registry: client.Registry): Metrics {
   new client.Gauge({ name: 'frameline_cameras_waiting', help: 'Cameras with a live frame waiting for a worker', registers: [registry], collect() { this.set(gauges?.pendingLive() ?? 0); } });
   new client.Gauge({ name: 'frameline_backfill_queued', help: 'Backfill frames held in memory', registers: [registry], collect() { this.set(gauges?.backfillQueued() ?? 0); } });
   new client.Gauge({ name: 'frameline_inference_workers_busy', help: 'Workers running a batch', registers: [registry], collect() { this.set(gauges?.busyWorkers() ?? 0); } });
+  new client.Gauge({
+    name: 'frameline_camera_clock_offset_seconds', help: 'Correction applied to a camera\'s capture times because its clock disagrees with ours (0: clock fine)', labelNames: ['camera'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [camera, ms] of gauges?.clockCorrections() ?? []) this.set({ camera }, ms / 1000);
+    },
+  });
   return m;
 }

@@ -1,0 +1,66 @@
+// A Pi whose clock is off must not have every frame skipped as "too old".
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import sharp from 'sharp';
+import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
+import { sharedBroker } from '@frameline/shared/testing';
+import { createCameraClocks } from '../src/ingest/clock.js';
+import { loadCloudConfig } from '../src/config.js';
+import { createCloudService, type InferenceRecord } from '../src/service.js';
+
+const logger = createLogger({ level: 'error', scope: 'test' });
+
+test('clock offsets: network delay is left alone, a clock off by seconds is estimated from fresh records only', () => {
+  const clocks = createCameraClocks(logger);
+  const t = 1_764_000_000_000;
+  for (let i = 0; i < 20; i++) clocks.observe('CAMERA-1', t + i * 100, t + i * 100 - 80 - (i % 3) * 40, true);
+  assert.equal(clocks.correction('CAMERA-1'), 0, '80-160 ms of network delay is not a clock problem');
+  for (let i = 0; i < 20; i++) clocks.observe('CAMERA-2', t + i * 100, t + i * 100 - 12_000 - (i % 4) * 50, true);
+  assert.equal(clocks.correction('CAMERA-2'), 12_000, 'behind by 12 s: the smallest fresh delta');
+  for (let i = 0; i < 20; i++) clocks.observe('CAMERA-3', t + i * 100, t + i * 100 + 7_000, true);
+  assert.equal(clocks.correction('CAMERA-3'), -7_000, 'ahead by 7 s');
+  for (let i = 0; i < 20; i++) clocks.observe('CAMERA-4', t, t - 60_000, false);
+  assert.equal(clocks.correction('CAMERA-4'), 0, 'a backlog read long after production says nothing about the clock');
+});
+
+test('frames of a camera whose clock is 15 s behind are inferred, not all skipped as too old', async (t) => {
+  const broker = await sharedBroker();
+  const topics = await broker.topics('clock');
+  const p = broker.props;
+  const service = createCloudService(loadCloudConfig({
+    env: {},
+    overrides: {
+      kafka: { brokers: p['bootstrap.internal'], username: 'cloud', passwordFile: p['sasl.cloud.password.file'], groupId: `frameline-test-${randomUUID().slice(0, 8)}`, sessionTimeout: '6s' },
+      topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq },
+      http: { listen: '127.0.0.1:0' },
+      model: { kind: 'slow-test', slowTestMs: '5ms' },
+      scheduler: { workers: 1, maxLagMs: '1s' },
+      log: { level: 'error' },
+    },
+  }), { logger });
+  const results: InferenceRecord[] = [];
+  service.onResult((r) => void results.push(r));
+  await service.start();
+  t.after(() => service.stop());
+
+  const producer = createKafka(broker.connection('agent', 'external'), logger).producer();
+  await producer.connect();
+  t.after(() => producer.disconnect());
+  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#884422' } }).jpeg().toBuffer();
+  const run = randomUUID();
+  for (let seq = 0; seq < 50; seq++) {
+    const frame = { camera: 'CAMERA-1', run, seq, capturedAt: Date.now() - 15_000, width: 64, height: 48, jpeg };
+    await producer.send({ topic: topics.frames, messages: [{ ...encodeFrame(frame), partition: partitionFor('CAMERA-1', 3, 'camera-index') }] });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const deadline = Date.now() + 10_000;
+  while (results.length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(results.length >= 20, `${results.length} of 50 frames inferred; without the correction all are too old`);
+  const last = results.at(-1)!;
+  assert.ok(last.timings.ageMs! < 1000, `corrected age ${last.timings.ageMs} ms`);
+  const { port } = service.http.address()!;
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const offset = Number(/frameline_camera_clock_offset_seconds\{camera="CAMERA-1"\} ([\d.]+)/.exec(metrics)?.[1]);
+  assert.ok(offset > 14.9 && offset < 16, `estimated offset ${offset} s`);
+});
