@@ -34,6 +34,12 @@ export interface TestBroker {
   /** Creates a fresh, uniquely named topic set with the runner's ACLs. */
   topics(prefix?: string, partitions?: number): Promise<TopicSet>;
   admin(): kafkajs.Admin;
+  /**
+   * Runs one of Kafka's own command-line tools (e.g. kafka.admin.ConfigCommand)
+   * from the runner's jars, as the admin user over INTERNAL; `{config}` in
+   * args becomes the path of that client config file.
+   */
+  kafkaTool(mainClass: string, args: string[]): Promise<string>;
   /** A kcat (librdkafka) config file, mode 0600, for `kcat -F`. */
   kcatConfig(user: User, listener: 'internal' | 'external'): string;
 }
@@ -73,10 +79,25 @@ async function brokerFromProps(file: string): Promise<TestBroker> {
     writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
     return file;
   };
+  const kafkaTool = async (mainClass: string, args: string[]): Promise<string> => {
+    // The version kafka.sh runs: the one its pom names.
+    const version = /<kafka.version>(.+)<\/kafka.version>/.exec(readFileSync(join(REPO_ROOT, 'deploy/kafka/pom.xml'), 'utf8'))![1]!;
+    const dist = join(REPO_ROOT, '.cache/kafka-dist');
+    if (!existsSync(join(dist, version, 'libs/.complete'))) throw new Error(`no Kafka ${version} jars under ${dist}: run deploy/kafka/kafka.sh up`);
+    const config = join(mkdtempSync(join(tmpdir(), 'fl-kafka-tool-')), 'admin.properties');
+    writeFileSync(config, [
+      'security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=SCRAM-SHA-512',
+      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${readFileSync(props['sasl.admin.password.file']!, 'utf8').trim()}";`,
+    ].join('\n') + '\n', { mode: 0o600 });
+    const { stdout } = await run('java', ['-Xmx256m', '-cp', join(dist, version, 'libs/*'), mainClass,
+      ...args.map((a) => a.replace('{config}', config).replace('{bootstrap}', props['bootstrap.internal']!))], { maxBuffer: 1 << 22 });
+    return stdout;
+  };
   return {
     props,
     connection,
     admin,
+    kafkaTool,
     kcatConfig,
     async topics(prefix = 'test', partitions = 3) {
       const id = `${prefix}-${randomUUID().slice(0, 8)}`;

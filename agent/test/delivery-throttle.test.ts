@@ -1,0 +1,95 @@
+// Live mode against a broker that is up but slow: a produce quota of 100 KB/s
+// on this test's client id (Kafka throttles by delaying its responses), while
+// the camera offers about 1 MB/s. The queue must stay at its bound, the
+// oldest frames must be dropped and counted, memory must stay flat, and the
+// frames that do go out must be the newest ones, in order.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import sharp from 'sharp';
+import { createKafka, createLogger, decodeFrame } from '@frameline/shared';
+import { sharedBroker } from '@frameline/shared/testing';
+import { createDelivery } from '../src/delivery/index.js';
+
+const logger = createLogger({ level: 'error', scope: 'test' });
+const QUEUE = { maxFrames: 10, maxBytes: 2 << 20 };
+
+async function noisyJpeg(seed: number): Promise<Buffer> {
+  // Noise does not compress: about 50 KB per frame at this size.
+  const w = 320, h = 240;
+  const px = Buffer.alloc(w * h * 3);
+  let x = seed * 2654435761;
+  for (let i = 0; i < px.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    px[i] = x >>> 24;
+  }
+  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 75 }).toBuffer();
+}
+
+test('live mode under a throttled broker keeps its queue and memory bounded and counts the drops', { timeout: 120_000 }, async (t) => {
+  const broker = await sharedBroker();
+  const topics = await broker.topics('throttle', 1);
+  const clientId = `throttled-${randomUUID().slice(0, 8)}`;
+  await broker.kafkaTool('kafka.admin.ConfigCommand', ['--bootstrap-server', '{bootstrap}', '--command-config', '{config}',
+    '--alter', '--add-config', 'producer_byte_rate=100000', '--entity-type', 'clients', '--entity-name', clientId]);
+  t.after(() => broker.kafkaTool('kafka.admin.ConfigCommand', ['--bootstrap-server', '{bootstrap}', '--command-config', '{config}',
+    '--alter', '--delete-config', 'producer_byte_rate', '--entity-type', 'clients', '--entity-name', clientId]).catch(() => {}));
+
+  const delivery = createDelivery({
+    mode: 'live', topics: { frames: topics.frames, backfill: topics.backfill },
+    kafka: { ...broker.connection('agent', 'external'), clientId },
+    queue: QUEUE, maxBatchBytes: 256 << 10, sendTimeoutMs: 10_000,
+  }, { logger });
+  await delivery.start();
+  const images = await Promise.all([1, 2, 3, 4, 5].map(noisyJpeg));
+  const frameBytes = images[0]!.length;
+  const run = randomUUID();
+
+  // 20 fps × ~50 KB for 20 s: ten times what the quota lets through.
+  let seq = 0;
+  let maxQueued = 0;
+  const heapSamples: number[] = [];
+  const started = Date.now();
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      delivery.submit({ camera: 'CAMERA-1', run, seq: seq++, capturedAt: Date.now(), width: 320, height: 240, jpeg: images[seq % images.length]! });
+      maxQueued = Math.max(maxQueued, delivery.status().queued.frames);
+      if (seq % 20 === 0) heapSamples.push(process.memoryUsage().heapUsed);
+      if (Date.now() - started > 20_000) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 50);
+  });
+  const status = delivery.status();
+  await delivery.stop();
+  t.diagnostic(`offered ${seq} frames of ~${Math.round(frameBytes / 1024)} KiB; acked ${status.acked}, dropped ${JSON.stringify(status.dropped)}, max queued ${maxQueued}`);
+  const growthMiB = (heapSamples.at(-1)! - heapSamples[2]!) / 2 ** 20;
+  t.diagnostic(`heap after 3 s ${(heapSamples[2]! / 2 ** 20).toFixed(1)} MiB, at the end ${(heapSamples.at(-1)! / 2 ** 20).toFixed(1)} MiB`);
+
+  assert.ok(maxQueued <= QUEUE.maxFrames, `queue stayed within ${QUEUE.maxFrames} frames (max ${maxQueued})`);
+  assert.ok(status.dropped.queueFull > seq / 2, `most frames dropped as queueFull (${status.dropped.queueFull} of ${seq})`);
+  assert.ok(status.acked > 0 && status.acked < seq / 2, `the throttled broker took some frames (${status.acked})`);
+  assert.ok(growthMiB < 40, `heap grew ${growthMiB.toFixed(1)} MiB`);
+
+  // What arrived is in order, and later frames won over older ones.
+  const consumer = createKafka(broker.connection('cloud', 'internal'), logger).consumer({ groupId: `frameline-test-${randomUUID().slice(0, 8)}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: topics.frames, fromBeginning: true });
+  const seqs: number[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${seqs.length}/${status.acked} frames read back`)), 30_000);
+    consumer.run({
+      eachMessage: async ({ message }) => {
+        seqs.push(decodeFrame({ ...message, value: message.value }, { maxBytes: 1 << 24 }).seq);
+        if (seqs.length >= status.acked) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    }).catch(reject);
+  });
+  await consumer.disconnect();
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'strictly in capture order');
+  assert.ok(seqs.at(-1)! > seq - 40, `the newest frames went out (last sent ${seqs.at(-1)} of ${seq})`);
+});
