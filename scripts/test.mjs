@@ -51,7 +51,7 @@ function testFiles(dir) {
   return out;
 }
 
-ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', openssl: 'openssl', kcat: 'kcat', ffmpeg: 'ffmpeg', python3: 'python3', 'systemd-notify': 'systemd' });
+ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', openssl: 'openssl', kcat: 'kcat', ffmpeg: 'ffmpeg', python3: 'python3', 'systemd-notify': 'systemd', ip: 'iproute2' });
 ensureNodeModules();
 build();
 

@@ -13,6 +13,8 @@
 #   KAFKA_HEAP               512m
 #   KAFKA_EXTERNAL_ADVERTISED_HOST  localhost  (what the broker tells EXTERNAL clients to dial;
 #                            tests set an unreachable one to reproduce the classic listener mistake)
+#   KAFKA_EXTERNAL_BIND      127.0.0.1  address the EXTERNAL listener binds (two-host tests bind
+#                            a veth address; the certificate then names it too)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,6 +28,7 @@ controller_port=${KAFKA_CONTROLLER_PORT:-9093}
 partitions=${KAFKA_PARTITIONS:-3}
 heap=${KAFKA_HEAP:-512m}
 external_host=${KAFKA_EXTERNAL_ADVERTISED_HOST:-localhost}
+external_bind=${KAFKA_EXTERNAL_BIND:-127.0.0.1}
 users=(admin agent cloud)
 
 say() { echo "kafka.sh: $*" >&2; }
@@ -83,7 +86,11 @@ ensure_tls() {
     -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
   openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
     -keyout "$tls/broker.key" -out "$tls/broker.csr" 2>/dev/null
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$tls/ext.cnf"
+  local san="DNS:localhost,IP:127.0.0.1"
+  for h in "$external_host" "$external_bind"; do
+    case "$h" in localhost|127.0.0.1) ;; *[!0-9.]*) san="$san,DNS:$h" ;; *) san="$san,IP:$h" ;; esac
+  done
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san" >"$tls/ext.cnf"
   openssl x509 -req -in "$tls/broker.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
     -days 825 -extfile "$tls/ext.cnf" -out "$tls/broker.pem" 2>/dev/null
   openssl pkcs12 -export -name broker -inkey "$tls/broker.key" -in "$tls/broker.pem" \
@@ -95,7 +102,7 @@ render_config() {
   mkdir -p "$state/run" "$state/logs" "$state/data"
   local out=$state/run/server.properties
   (umask 077
-   INTERNAL_BIND=127.0.0.1 EXTERNAL_BIND=127.0.0.1 INTERNAL_HOST=127.0.0.1 EXTERNAL_HOST=$external_host \
+   INTERNAL_BIND=127.0.0.1 EXTERNAL_BIND=$external_bind INTERNAL_HOST=127.0.0.1 EXTERNAL_HOST=$external_host \
    INTERNAL_PORT=$internal_port EXTERNAL_PORT=$external_port CONTROLLER_PORT=$controller_port \
    ADMIN_PASSWORD=$(cat "$state/secrets/admin.password") \
    CONTROLLER_PASSWORD=$(cat "$state/secrets/controller.password") \
@@ -135,7 +142,7 @@ start_broker() {
 print_env() {
   cat <<EOT
 bootstrap.internal=127.0.0.1:$internal_port
-bootstrap.external=localhost:$external_port
+bootstrap.external=$([ "$external_bind" = 127.0.0.1 ] && echo localhost || echo "$external_bind"):$external_port
 security.protocol.internal=SASL_PLAINTEXT
 security.protocol.external=SASL_SSL
 sasl.mechanism=SCRAM-SHA-512
