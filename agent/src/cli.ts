@@ -3,6 +3,10 @@ import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { ConfigError, EXIT_CONFIG, createLogger, describeConfig, type Logger } from '@frameline/shared';
 import { loadAgentConfig, type AgentConfig } from './config.js';
+import { CameraUnavailableError } from './camera/index.js';
+
+/** sysexits.h EX_UNAVAILABLE: the camera (binary, device or file) cannot be used. */
+const EXIT_UNAVAILABLE = 69;
 import { startAgent } from './service/agent.js';
 import { formatResults, runDoctor } from './doctor/checks.js';
 
@@ -61,9 +65,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return failed === 0 ? 0 : 1;
     }
     default: {
-      const agent = await startAgent(config, logger, { env, handleSignals: true });
-      await agent.done;
-      return 0;
+      try {
+        const agent = await startAgent(config, logger, { env, handleSignals: true });
+        await agent.done;
+        return 0;
+      } catch (err) {
+        if (!(err instanceof CameraUnavailableError)) throw err;
+        logger.error(err.message);
+        return EXIT_UNAVAILABLE;
+      }
     }
   }
 }

@@ -107,3 +107,17 @@ test('doctor reports a broker advertising an address this host cannot reach', as
   assert.match(r.stdout, /^FAIL {2}advertised listeners: you reached the broker at localhost:29411, but it tells clients to connect to kafka-internal\.invalid:29411 .* which this Pi cannot reach/m);
   assert.match(r.stdout, /fix: on the broker set advertised\.listeners for EXTERNAL/);
 });
+
+test('run without a camera binary exits 69 with the install hint, not a stack trace', async () => {
+  const pw = join(dir, 'cam.password');
+  writeFileSync(pw, 'whatever-password\n', { mode: 0o600 });
+  const file = configFile('no-camera', {
+    camera: { source: 'rpicam' },
+    kafka: { brokers: ['127.0.0.1:1'], passwordFile: pw },
+    stateDir: join(dir, 'state-no-camera'),
+  });
+  const r = await cli('run', '--config', file);
+  assert.equal(r.code, 69, r.stdout + r.stderr);
+  assert.match(r.stdout, /ERROR +neither rpicam-vid nor libcamera-vid is on PATH; install them with "sudo apt install rpicam-apps"/);
+  assert.doesNotMatch(r.stdout + r.stderr, /at resolveCameraBinary/);
+});

@@ -74,7 +74,14 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
   await delivery.start();
   let metricsServer: Server | undefined;
   if (config.metrics.listen) metricsServer = await serveMetrics(config.metrics.listen, metrics.registry, log);
-  await source.start();
+  try {
+    await source.start();
+  } catch (err) {
+    // Nothing was captured; close the sinks so the process can exit cleanly.
+    metricsServer?.close();
+    await delivery.stop();
+    throw err;
+  }
   notifier.ready(statusLine());
   log.info('agent started', { run, mode: config.delivery.mode, backfill: config.delivery.backfill, source: config.camera.source, brokers: config.kafka.brokers.join(',') });
 
