@@ -91,6 +91,8 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     model: config.model,
     logLevel: config.log.level,
     logger: deps.logger.child('inference'),
+    // /healthz reports a slow batch after stallAfter; only a batch far past it is a hang.
+    batchTimeoutMs: Math.max(60_000, 5 * config.health.stallAfter),
   });
   let producer: Producer | undefined;
   let publisher: Publisher | undefined;

@@ -1,6 +1,8 @@
 // A pool of inference worker threads, one per core by default. Bounded: each
 // worker holds at most one batch, and the scheduler only dispatches to idle
-// workers. A worker that dies is replaced with backoff; its batch fails.
+// workers. A worker that dies is replaced with backoff; its batch fails. A
+// worker whose batch runs past batchTimeoutMs is wedged (a native hang in
+// the model, say): it is terminated, which fails the batch and restarts it.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@frameline/shared';
 import type { ModelOptions } from '../config.js';
@@ -37,13 +39,15 @@ export interface PoolOptions {
   model: ModelOptions;
   logLevel: WorkerInit['logLevel'];
   logger: Logger;
+  /** A batch running longer than this gets its worker terminated and restarted. */
+  batchTimeoutMs: number;
 }
 
 interface Slot {
   index: number;
   worker?: Worker;
   ready: boolean;
-  inFlight?: { id: number; since: number; resolve(o: BatchOutput): void; reject(e: Error): void };
+  inFlight?: { id: number; since: number; timer: NodeJS.Timeout; resolve(o: BatchOutput): void; reject(e: Error): void };
   restartDelayMs: number;
 }
 
@@ -80,6 +84,7 @@ export function createWorkerPool(options: PoolOptions): WorkerPool {
         } else if (slot.inFlight && slot.inFlight.id === m.id) {
           const job = slot.inFlight;
           slot.inFlight = undefined;
+          clearTimeout(job.timer);
           if (m.type === 'done') job.resolve({ outcomes: m.outcomes, decodeMs: m.decodeMs, inferMs: m.inferMs });
           else job.reject(new Error(m.error));
           notifyIdle();
@@ -90,6 +95,7 @@ export function createWorkerPool(options: PoolOptions): WorkerPool {
         slot.ready = false;
         slot.worker = undefined;
         if (slot.inFlight) {
+          clearTimeout(slot.inFlight.timer);
           slot.inFlight.reject(new Error(`inference worker ${slot.index} exited (code ${code}) during a batch`));
           slot.inFlight = undefined;
         }
@@ -124,7 +130,13 @@ export function createWorkerPool(options: PoolOptions): WorkerPool {
       const copies = jpegs.map((j) => new Uint8Array(j));
       const req: RunRequest = { type: 'run', id, jpegs: copies };
       return new Promise<BatchOutput>((resolve, reject) => {
-        slot.inFlight = { id, since: Date.now(), resolve, reject };
+        const worker = slot.worker!;
+        const timer = setTimeout(() => {
+          log.error('inference worker wedged: terminating it', { worker: slot.index, batchMs: options.batchTimeoutMs, frames: jpegs.length });
+          void worker.terminate();
+        }, options.batchTimeoutMs);
+        timer.unref();
+        slot.inFlight = { id, since: Date.now(), timer, resolve, reject };
         slot.worker!.postMessage(req, copies.map((c) => c.buffer as ArrayBuffer));
       });
     },
