@@ -89,7 +89,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
   // is still pulling frames the gate or fps cap legitimately dropped.
   let lastProgressAt = Date.now();
   let lastCaptured = 0;
-  const progressGraceMs = Math.max(30_000, config.camera.stallSeconds * 3000);
+  // A camera may legitimately restart (stallSeconds, then backoff) before it is called dead.
+  const progressGraceMs = config.camera.stallSeconds * 3000;
   const timers: NodeJS.Timeout[] = [];
   timers.push(setInterval(() => {
     const now = Date.now();
