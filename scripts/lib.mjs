@@ -50,6 +50,7 @@ export function build() {
   sh('npx', ['tsc', '-b']);
   step('converting the pose models to ONNX (skipped when up to date)');
   sh(process.execPath, [join(ROOT, 'cloud/scripts/convert-models.mjs')]);
+  sh(process.execPath, [join(ROOT, 'cloud/scripts/convert-tfjs-models.mjs')]);
 }
 
 export function kafka(args, env) {

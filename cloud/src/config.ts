@@ -11,7 +11,7 @@ export interface ModelOptions {
   kind: ModelKind;
   variant: 'lite' | 'full' | 'heavy';
   path: string;
-  detector: 'single' | 'multi';
+  detector: 'single' | 'multi' | 'objects';
   minDetectionScore: number;
   minKeypointScore: number;
   maxPersons: number;
@@ -104,7 +104,7 @@ export const cloudSchema = {
     kind: key('model.kind', 'blazepose | onnx-keypoints | slow-test (decodes, then busy-computes slowTestMs per frame; for tests).', ['blazepose', 'onnx-keypoints', 'slow-test'], 'blazepose' as ModelKind),
     variant: key('model.variant', 'BlazePose landmark variant: lite | full | heavy.', ['lite', 'full', 'heavy'], 'full'),
     path: key('model.path', 'ONNX file for onnx-keypoints (or a converted-model directory); empty: the built-in default.', String, ''),
-    detector: key('model.detector', 'multi (top-down for security cameras: tiled person detector, then landmarks per person) | single (one person filling the frame; faster).', ['single', 'multi'], 'multi'),
+    detector: key('model.detector', 'multi (top-down for security cameras: tiled BlazePose person detector, then landmarks per person) | objects (CenterNet COCO person boxes instead: faster, finds smaller people; weights without an upstream license, see cloud/models/README.md) | single (one person filling the frame).', ['single', 'multi', 'objects'], 'multi'),
     minDetectionScore: key('model.minDetectionScore', 'Person detection threshold, 0..1.', Number, 0.5),
     minKeypointScore: key('model.minKeypointScore', 'Keypoint visibility threshold, 0..1.', Number, 0.3),
     maxPersons: key('model.maxPersons', 'Most persons per frame (multi detector).', 'nat', 8),

@@ -86,6 +86,7 @@ describe('BlazePose pose model on real images', () => {
   before(async () => {
     models.full = await createPoseModel({ variant: 'full' }, logger);
     models.lite = await createPoseModel({ variant: 'lite' }, logger);
+    models.objects = await createPoseModel({ variant: 'full', detector: { mode: 'objects' } }, logger);
     astronaut = await load('astronaut.png');
     vtest = await load('vtest_frame.jpg');
   });
@@ -119,6 +120,16 @@ describe('BlazePose pose model on real images', () => {
       }
     });
   }
+
+  test('vtest CCTV frame with the CenterNet person detector: all 7 walking people, keypoints on them, no false positive', async (t) => {
+    const refs = reference.images['vtest_frame.jpg']!.persons;
+    const [result] = await models.objects!.infer([vtest]);
+    const { pairs, falsePositives } = match(result!.persons, refs, 0.3);
+    t.diagnostic(`objects: found ${pairs.length} of ${refs.length}, false positives ${falsePositives.length}, detect ${result!.timings.detectMs.toFixed(0)} ms`);
+    assert.equal(pairs.length, 7);
+    assert.equal(falsePositives.length, 0, `false positives at ${falsePositives.map((p) => p.box.map(Math.round).join(',')).join(' | ')}`);
+    for (const [ref, person] of pairs) assertKeypointsNear(person, ref);
+  });
 
   test('two frames in one infer call give the same persons as one call each', async () => {
     const [aloneA] = await models.full!.infer([astronaut]);

@@ -9,6 +9,7 @@ import { createDetector, DEFAULT_DETECTOR_OPTIONS, type DetectorOptions } from '
 import { createLandmarkModel, type LandmarkResult, type RoiRequest } from './landmarks.js';
 import { roiFromDetection, roiFromPoints } from './roi.js';
 import { createSession, type SessionOptions } from './session.js';
+import { createObjectDetector } from './person-detector.js';
 import type { DecodedImage, Person, PoseModel, PoseResult } from './types.js';
 
 export type BlazePoseVariant = 'lite' | 'full' | 'heavy';
@@ -56,12 +57,17 @@ export function dropDuplicates(persons: Person[], threshold: number): Person[] {
 
 export async function createBlazePose(options: BlazePoseOptions, logger: Logger): Promise<PoseModel> {
   const log = logger.child('blazepose');
-  const detectorSession = await createSession({ ...options.session, modelPath: join(options.modelsDir, 'pose_detection.onnx') }, log);
+  const objects = options.detector.mode === 'objects';
+  const detectorSession = await createSession(
+    { ...options.session, modelPath: join(options.modelsDir, objects ? 'centernet.onnx' : 'pose_detection.onnx') },
+    log,
+    objects ? 'run `npx tsc -b cloud && node cloud/scripts/convert-tfjs-models.mjs` to build centernet.onnx' : undefined,
+  );
   const landmarkSession = await createSession(
     { ...options.session, modelPath: join(options.modelsDir, `pose_landmark_${options.variant}.onnx`) },
     log,
   );
-  const detector = createDetector(detectorSession, options.detector);
+  const detector = objects ? createObjectDetector(detectorSession) : createDetector(detectorSession, options.detector);
   const landmarks = createLandmarkModel(landmarkSession);
 
   const toPerson = (result: LandmarkResult, image: DecodedImage): Person => ({

@@ -11,8 +11,13 @@ import type { DecodedImage } from './types.js';
 import { squareAffine, warpInto } from './warp.js';
 
 export interface DetectorOptions {
-  /** 'tiled': overlapping tiles (plus the whole frame when `includeWholeFrame`); 'whole': the letterboxed frame only. */
-  mode: 'tiled' | 'whole';
+  /**
+   * tiled: the BlazePose detector over overlapping tiles, plus the whole frame
+   * when `includeWholeFrame` (several small people);
+   * whole: the letterboxed frame only (one person filling it);
+   * objects: CenterNet COCO person boxes (centernet.onnx), one run per frame.
+   */
+  mode: 'tiled' | 'whole' | 'objects';
   /** MediaPipe keeps anchors scoring at least 0.5. */
   minScore: number;
   /** IoU above which two detections are the same person (weighted NMS); MediaPipe uses 0.3. */

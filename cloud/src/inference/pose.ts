@@ -66,7 +66,7 @@ export function resolveBlazePoseOptions(config: BlazePoseConfig): BlazePoseOptio
     },
   };
   check(VARIANTS.includes(options.variant), 'variant', `must be one of ${VARIANTS.join(', ')}`);
-  check(detector.mode === 'tiled' || detector.mode === 'whole', 'detector.mode', 'must be tiled or whole');
+  check(['tiled', 'whole', 'objects'].includes(detector.mode), 'detector.mode', 'must be tiled, whole or objects');
   check(detector.tileSize >= 32, 'detector.tileSize', 'must be at least 32 px');
   check(detector.tileOverlap >= 0 && detector.tileOverlap < 1, 'detector.tileOverlap', 'must be in [0, 1)');
   check(options.maxPersons >= 1, 'maxPersons', 'must be at least 1');

@@ -16,10 +16,13 @@ export async function createModel(options: ModelOptions, logger: Logger): Promis
   return { model: await createPoseModel(poseModelOptions(options), logger), decode: decodeJpeg };
 }
 
+const DETECTOR_MODES = { multi: 'tiled', single: 'whole', objects: 'objects' } as const;
+
 /**
  * Our config keys in the inference stage's terms. detector "multi" is the
  * tiled person detector (several small people, the security-camera case),
- * "single" one detection over the whole frame (one person filling it).
+ * "single" one detection over the whole frame (one person filling it),
+ * "objects" the CenterNet COCO detector's person boxes (see cloud/models/README.md for its license caveat).
  */
 export function poseModelOptions(o: ModelOptions): PoseModelOptions {
   if (o.kind === 'onnx-keypoints') {
@@ -31,7 +34,7 @@ export function poseModelOptions(o: ModelOptions): PoseModelOptions {
     kind: 'blazepose',
     variant: o.variant,
     ...(o.path ? { modelsDir: o.path } : {}),
-    detector: { mode: o.detector === 'multi' ? 'tiled' : 'whole', minScore: o.minDetectionScore },
+    detector: { mode: DETECTOR_MODES[o.detector], minScore: o.minDetectionScore },
     minVisibility: o.minKeypointScore,
     maxPersons: o.maxPersons,
     threads: o.threads,
