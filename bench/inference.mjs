@@ -347,7 +347,7 @@ function markdown(r) {
   }
   md.push('');
   if (b.available) {
-    md.push(`Frames/s is not work/s: frameline's ${DETECTOR} detector ${DETECTOR === 'multi' ? 'runs BlazePose detection over overlapping tiles and then the landmark model on every person it finds' : 'runs one full-frame detection and the landmark model on the person found'} ` +
+    md.push(`Frames/s is not work/s: frameline's ${DETECTOR} detector ${{ multi: 'runs BlazePose detection over overlapping tiles and then the landmark model on every person it finds', objects: 'runs CenterNet once over the whole frame and then the landmark model on every person it finds' }[DETECTOR] ?? 'runs one whole-frame detection and the landmark model on the person found'} ` +
       `(${f.personsPerFrame?.toFixed(1) ?? '–'} persons/frame here), while MediaPipe Pose looks for one person in the whole frame ` +
       `and found ${b.personsPerFrame?.toFixed(2) ?? '–'} per frame in this scene of small walking people. Both share ${r.cores} cores with the broker and the producer.`, '');
   }
