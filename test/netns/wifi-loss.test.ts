@@ -152,7 +152,7 @@ if (process.env.FL_NETNS_READER) {
     const reader = await run('ip', ['netns', 'exec', brokerNs, process.execPath, THIS_FILE], { env: { ...process.env, FL_NETNS_READER: JSON.stringify(props) }, maxBuffer: 1 << 24 });
     const seqs = JSON.parse(reader.stdout.trim().split('\n').at(-1)!) as number[];
     t.diagnostic(`${seqs.length} frames on the topic, agent acknowledged ${sent}`);
-    assert.ok(seqs.length >= 250, `at least the 25 s around the cut at 10 fps (got ${seqs.length})`);
+    assert.ok(seqs.length >= 200, `at least the 20 s of the cut at 10 fps (got ${seqs.length})`);
     assert.equal(seqs.length, sent, 'every acknowledged frame is on the topic once');
     assert.deepEqual(seqs, seqs.map((_, i) => i), 'fl-seq 0..n-1: nothing lost, nothing reordered, nothing twice');
   });
