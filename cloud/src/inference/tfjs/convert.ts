@@ -13,6 +13,7 @@
  */
 import { type Const, transposeConst } from '../tflite/constants.js';
 import { type AttrValue, DataType, encodeModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from '../tflite/onnx-proto.js';
+import { OnnxGraphBuilder } from '../tflite/onnx-graph.js';
 import { TensorType } from '../tflite/schema.js';
 import {
   attrBool,
@@ -96,15 +97,11 @@ function broadcastShapes(a: number[], b: number[]): number[] {
   return out;
 }
 
-class TfjsGraphConverter {
-  private nodes: OnnxNode[] = [];
-  private inits: OnnxTensor[] = [];
-  private initNames = new Set<string>();
+class TfjsGraphConverter extends OnnxGraphBuilder {
   private byName = new Map<string, TfjsNode>();
   private info = new Map<string, Info>();
   private consts = new Map<string, Const>();
   private values: Record<Layout, Map<string, string>> = { native: new Map(), nchw: new Map() };
-  private counter = 0;
   private readonly outputNames: string[];
 
   constructor(
@@ -112,6 +109,7 @@ class TfjsGraphConverter {
     private readonly weights: Map<string, Const>,
     private readonly options: TfjsConvertOptions,
   ) {
+    super();
     for (const n of model.modelTopology.node) this.byName.set(n.name, n);
     const sig = Object.values(model.signature?.outputs ?? {}).map((o) => o.name.replace(/:0$/, ''));
     this.outputNames = options.outputs ?? sig;
@@ -131,7 +129,7 @@ class TfjsGraphConverter {
     const outputs = this.outputNames.map((name) => {
       const r = `${name}:0`;
       const inf = this.infoOf(r);
-      this.emit('Identity', [this.valueOf(r, 'native')], [name]);
+      this.emit('Identity', [this.valueIn(r, 'native')], [name]);
       return { name, elemType: inf.type, dims: this.ioDims(inf.shape) };
     });
     return { nodes: this.nodes, initializers: this.inits, inputs, outputs };
@@ -195,39 +193,14 @@ class TfjsGraphConverter {
     return this.infoOf(r).shape.length === 4;
   }
 
-  private fresh(hint: string): string {
-    return `${hint}_${this.counter++}`;
-  }
-
-  private emit(op: string, inputs: string[], outputs: string[], attrs?: Record<string, AttrValue>): void {
-    this.nodes.push({ op, inputs, outputs, name: this.fresh(op), ...(attrs ? { attrs } : {}) });
-  }
-
-  private addInit(name: string, dataType: number, dims: number[], raw: Uint8Array): string {
-    if (!this.initNames.has(name)) {
-      this.initNames.add(name);
-      this.inits.push({ name, dataType, dims, raw });
-    }
-    return name;
-  }
-
   private constInit(name: string, c: Const): string {
     const dataType = c.type === TensorType.INT32 ? DataType.INT32 : c.type === TensorType.UINT8 ? BOOL : DataType.FLOAT;
     return this.addInit(name, dataType, c.shape, new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength));
   }
 
-  private int64Init(hint: string, values: number[]): string {
-    const data = BigInt64Array.from(values, (v) => BigInt(v));
-    return this.addInit(this.fresh(hint), DataType.INT64, [values.length], new Uint8Array(data.buffer));
-  }
-
-  private scalar(v: number): string {
-    return this.addInit(`scalar_${v}`, DataType.FLOAT, [], new Uint8Array(Float32Array.of(v).buffer));
-  }
-
   // ---------------------------------------------------------------- layouts
 
-  private valueOf(r: string, layout: Layout): string {
+  private valueIn(r: string, layout: Layout): string {
     const want: Layout = this.is4d(r) ? layout : 'native';
     const have = this.values[want].get(r);
     if (have) return have;
@@ -245,7 +218,7 @@ class TfjsGraphConverter {
   private anyValue(r: string): { name: string; layout: Layout } {
     const nchw = this.values.nchw.get(r);
     if (nchw) return { name: nchw, layout: 'nchw' };
-    return { name: this.valueOf(r, 'native'), layout: 'native' };
+    return { name: this.valueIn(r, 'native'), layout: 'native' };
   }
 
   /** Register output k of node n with its static shape and type; returns its ONNX name. */
@@ -259,7 +232,7 @@ class TfjsGraphConverter {
   }
 
   private broadcastNchw(r: string): string {
-    if (this.is4d(r)) return this.valueOf(r, 'nchw');
+    if (this.is4d(r)) return this.valueIn(r, 'nchw');
     const c = this.consts.get(r);
     if (!c) throw new Error(`elementwise op mixes a 4-D tensor with non-constant rank-${this.infoOf(r).shape.length} "${r}"`);
     const shape4 = [...new Array<number>(4 - c.shape.length).fill(1), ...c.shape];
@@ -432,7 +405,7 @@ class TfjsGraphConverter {
     const strides = [s4[1] ?? 1, s4[2] ?? 1];
     const dilations = [d4[1] ?? 1, d4[2] ?? 1];
     const { pads, outH, outW } = this.pads2d(n, inH, inW, kH, kW, strides, dilations);
-    const inputs = [this.valueOf(x, 'nchw'), this.constInit(`${n.name}/w`, wOnnx)];
+    const inputs = [this.valueIn(x, 'nchw'), this.constInit(`${n.name}/w`, wOnnx)];
     const fused = attrStrings(n, 'fused_ops');
     if (!n.op.startsWith('Fused') && !n.op.startsWith('_Fused') && fused.length > 0) throw new Error(`${n.op} "${n.name}": unexpected fused_ops`);
     const [first, ...acts] = fused;
@@ -486,7 +459,7 @@ class TfjsGraphConverter {
       const inputs = [this.broadcastNchw(a), this.broadcastNchw(b)];
       return this.emit(onnxOp, inputs, [this.out(n, shape, type, 'nchw')]);
     }
-    const inputs = [this.valueOf(a, 'native'), this.valueOf(b, 'native')];
+    const inputs = [this.valueIn(a, 'native'), this.valueIn(b, 'native')];
     this.emit(onnxOp, inputs, [this.out(n, shape, type, 'native')]);
   }
 
@@ -539,7 +512,7 @@ class TfjsGraphConverter {
     const { pads, outH, outW } = this.pads2d(n, inH, inW, kernel[0]!, kernel[1]!, strides, [1, 1]);
     // TF pools only over valid pixels: ONNX MaxPool ignores pads, AveragePool count_include_pad=0 (default).
     const y = this.out(n, [N, outH, outW, C], DataType.FLOAT, 'nchw');
-    this.emit(onnxOp, [this.valueOf(x, 'nchw')], [y], { kernel_shape: kernel, strides, pads });
+    this.emit(onnxOp, [this.valueIn(x, 'nchw')], [y], { kernel_shape: kernel, strides, pads });
   }
 
   private mean(n: TfjsNode): void {
@@ -551,10 +524,10 @@ class TfjsGraphConverter {
     const outShape = keep ? shape.map((d, k) => (axes.includes(k) ? 1 : d)) : shape.filter((_, k) => !axes.includes(k));
     if (rank === 4 && keep) {
       const y = this.out(n, outShape, DataType.FLOAT, 'nchw');
-      return this.emit('ReduceMean', [this.valueOf(x, 'nchw')], [y], { axes: axes.map((a) => TO_NCHW.indexOf(a)), keepdims: 1 });
+      return this.emit('ReduceMean', [this.valueIn(x, 'nchw')], [y], { axes: axes.map((a) => TO_NCHW.indexOf(a)), keepdims: 1 });
     }
     const y = this.out(n, outShape, DataType.FLOAT, 'native');
-    this.emit('ReduceMean', [this.valueOf(x, 'native')], [y], { axes, keepdims: keep ? 1 : 0 });
+    this.emit('ReduceMean', [this.valueIn(x, 'native')], [y], { axes, keepdims: keep ? 1 : 0 });
   }
 
   private resize(n: TfjsNode, mode: 'linear' | 'nearest'): void {
@@ -568,7 +541,7 @@ class TfjsGraphConverter {
     else if (halfPixel) attrs.coordinate_transformation_mode = mode === 'linear' ? 'half_pixel' : 'tf_half_pixel_for_nn';
     else attrs.coordinate_transformation_mode = 'asymmetric';
     if (mode === 'nearest') attrs.nearest_mode = alignCorners ? 'round_prefer_ceil' : 'floor';
-    const xv = this.valueOf(x, 'nchw');
+    const xv = this.valueIn(x, 'nchw');
     const sh = Math.fround(outH / inH);
     const sw = Math.fround(outW / inW);
     const exact = Math.floor(Math.fround(inH * sh)) === outH && Math.floor(Math.fround(inW * sw)) === outW;
@@ -588,7 +561,7 @@ class TfjsGraphConverter {
     const shape = [...first.shape];
     shape[axis] = xs.reduce((s, r) => s + (this.infoOf(r).shape[axis] ?? 0), 0);
     const layout: Layout = rank === 4 ? 'nchw' : 'native';
-    const inputs = xs.map((r) => this.valueOf(r, layout));
+    const inputs = xs.map((r) => this.valueIn(r, layout));
     const onnxAxis = rank === 4 ? TO_NCHW.indexOf(axis) : axis;
     this.emit('Concat', inputs, [this.out(n, shape, first.type, layout)], { axis: onnxAxis });
   }
@@ -602,7 +575,7 @@ class TfjsGraphConverter {
     const shape = target.map((d) => (d === -1 ? total / known : d));
     const onnxTarget = [...shape];
     if (this.options.dynamicBatch && onnxTarget.length > 0 && inf.shape[0] === onnxTarget[0]) onnxTarget[0] = 0;
-    this.emit('Reshape', [this.valueOf(x, 'native'), this.int64Init('shape', onnxTarget)], [this.out(n, shape, inf.type, 'native')]);
+    this.emit('Reshape', [this.valueIn(x, 'native'), this.int64Init('shape', onnxTarget)], [this.out(n, shape, inf.type, 'native')]);
   }
 
   private expandDims(n: TfjsNode): void {
@@ -611,7 +584,7 @@ class TfjsGraphConverter {
     let axis = this.intsOf(this.in(n, 1), 'ExpandDims dim')[0] ?? 0;
     if (axis < 0) axis += inf.shape.length + 1;
     const shape = [...inf.shape.slice(0, axis), 1, ...inf.shape.slice(axis)];
-    this.emit('Unsqueeze', [this.valueOf(x, 'native'), this.int64Init('axes', [axis])], [this.out(n, shape, inf.type, 'native')]);
+    this.emit('Unsqueeze', [this.valueIn(x, 'native'), this.int64Init('axes', [axis])], [this.out(n, shape, inf.type, 'native')]);
   }
 
   private pad(n: TfjsNode): void {
@@ -623,7 +596,7 @@ class TfjsGraphConverter {
     const pads = [...order.map((d) => pairs[2 * d]!), ...order.map((d) => pairs[2 * d + 1]!)];
     const shape = inf.shape.map((d, k) => d + pairs[2 * k]! + pairs[2 * k + 1]!);
     const layout: Layout = rank === 4 ? 'nchw' : 'native';
-    const xv = this.valueOf(x, layout);
+    const xv = this.valueIn(x, layout);
     this.emit('Pad', [xv, this.int64Init('pads', pads)], [this.out(n, shape, inf.type, layout)], { mode: 'constant' });
   }
 
@@ -636,7 +609,7 @@ class TfjsGraphConverter {
     const shape = [...inf.shape.slice(0, -1), k];
     const values = this.out(n, shape, inf.type, 'native', 0);
     const idx64 = this.fresh('topk_idx');
-    this.emit('TopK', [this.valueOf(x, 'native'), this.int64Init('k', [k])], [values, idx64], { axis: -1, largest: 1, sorted: 1 });
+    this.emit('TopK', [this.valueIn(x, 'native'), this.int64Init('k', [k])], [values, idx64], { axis: -1, largest: 1, sorted: 1 });
     this.emit('Cast', [idx64], [this.out(n, shape, DataType.INT32, 'native', 1)], { to: DataType.INT32 });
   }
 
@@ -648,7 +621,7 @@ class TfjsGraphConverter {
     let axis = this.intsOf(this.in(n, 2), 'GatherV2 axis')[0] ?? 0;
     if (axis < 0) axis += pi.shape.length;
     const shape = [...pi.shape.slice(0, axis), ...this.infoOf(idx).shape, ...pi.shape.slice(axis + 1)];
-    const inputs = [this.valueOf(p, 'native'), this.valueOf(idx, 'native')];
+    const inputs = [this.valueIn(p, 'native'), this.valueIn(idx, 'native')];
     this.emit('Gather', inputs, [this.out(n, shape, pi.type, 'native')], { axis });
   }
 
@@ -688,7 +661,7 @@ class TfjsGraphConverter {
     }
     for (let k = begin.length; k < inf.shape.length; k++) shape.push(inf.shape[k]!);
     const axes = starts.map((_, k) => k);
-    const inputs = [this.valueOf(x, 'native'), this.int64Init('starts', starts), this.int64Init('ends', ends), this.int64Init('axes', axes), this.int64Init('steps', steps)];
+    const inputs = [this.valueIn(x, 'native'), this.int64Init('starts', starts), this.int64Init('ends', ends), this.int64Init('axes', axes), this.int64Init('steps', steps)];
     const outShape = shape.filter((_, k) => !squeeze.includes(k));
     if (squeeze.length === 0) return this.emit('Slice', inputs, [this.out(n, outShape, inf.type, 'native')]);
     const tmp = this.fresh('slice');

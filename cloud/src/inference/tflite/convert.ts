@@ -20,6 +20,7 @@ import {
   type OnnxTensor,
   type OnnxValueInfo,
 } from './onnx-proto.js';
+import { OnnxGraphBuilder } from './onnx-graph.js';
 import { Activation, type Model, Op, opName, type Operator, Padding, parseModel, type SubGraph, type Tensor, TensorType } from './schema.js';
 import type { FbTable } from './flatbuffers.js';
 
@@ -62,21 +63,19 @@ interface ConvertedGraph {
 
 type Layout = 'native' | 'nchw';
 
-class GraphConverter {
-  private nodes: OnnxNode[] = [];
-  private inits: OnnxTensor[] = [];
-  private initNames = new Set<string>();
+class GraphConverter extends OnnxGraphBuilder {
   /** tensor index → constant value (from buffers or folded ops) */
   private consts = new Map<number, Const>();
   /** tensor index → ONNX value name, per layout */
   private values: Record<Layout, Map<number, string>> = { native: new Map(), nchw: new Map() };
-  private counter = 0;
 
   constructor(
     private readonly model: Model,
     private readonly sg: SubGraph,
     private readonly dynamicBatch: boolean,
-  ) {}
+  ) {
+    super();
+  }
 
   run(): ConvertedGraph {
     this.loadConstants();
@@ -128,31 +127,10 @@ class GraphConverter {
 
   // ---------------------------------------------------------------- naming & emission
 
-  private fresh(hint: string): string {
-    return `${hint}_${this.counter++}`;
-  }
-
-  private emit(op: string, inputs: string[], outputs: string[], attrs?: Record<string, AttrValue>): void {
-    this.nodes.push({ op, inputs, outputs, name: this.fresh(op), ...(attrs ? { attrs } : {}) });
-  }
-
-  private addInit(name: string, dataType: number, dims: number[], raw: Uint8Array): string {
-    if (!this.initNames.has(name)) {
-      this.initNames.add(name);
-      this.inits.push({ name, dataType, dims, raw });
-    }
-    return name;
-  }
-
   private constInit(name: string, c: Const): string {
     const dataType = onnxTypeOf(c.type);
     const raw = new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength);
     return this.addInit(name, dataType, c.shape, raw);
-  }
-
-  private int64Init(hint: string, values: number[]): string {
-    const data = BigInt64Array.from(values, (v) => BigInt(v));
-    return this.addInit(this.fresh(hint), DataType.INT64, [values.length], new Uint8Array(data.buffer));
   }
 
   private floatInit(hint: string, values: number[], dims: number[]): string {
@@ -166,7 +144,7 @@ class GraphConverter {
   }
 
   /** The ONNX value for tensor i in the requested layout, transposing lazily. */
-  private valueOf(i: number, layout: Layout): string {
+  private valueIn(i: number, layout: Layout): string {
     // Below rank 4 the two layouts are the same thing.
     const want: Layout = this.is4d(i) ? layout : 'native';
     const have = this.values[want].get(i);
@@ -193,7 +171,7 @@ class GraphConverter {
   private anyValue(i: number): { name: string; layout: Layout } {
     const nchw = this.values.nchw.get(i);
     if (nchw) return { name: nchw, layout: 'nchw' };
-    return { name: this.valueOf(i, 'native'), layout: 'native' };
+    return { name: this.valueIn(i, 'native'), layout: 'native' };
   }
 
   /** Name for op output i in a layout, registering it. */
@@ -210,7 +188,7 @@ class GraphConverter {
    * are padded to rank 4 and permuted so they broadcast the same way in NCHW.
    */
   private broadcastNchw(i: number): string {
-    if (this.is4d(i)) return this.valueOf(i, 'nchw');
+    if (this.is4d(i)) return this.valueIn(i, 'nchw');
     const c = this.consts.get(i);
     if (!c) throw new Error(`elementwise op mixes a 4-D tensor with non-constant rank-${this.shape(i).length} "${this.tensor(i).name}"`);
     const fc = this.floatOrRaw(i, c);
@@ -233,7 +211,7 @@ class GraphConverter {
 
   private graphOutput(i: number): OnnxValueInfo {
     const t = this.tensor(i);
-    this.emit('Identity', [this.valueOf(i, 'native')], [t.name]);
+    this.emit('Identity', [this.valueIn(i, 'native')], [t.name]);
     return { name: t.name, elemType: onnxTypeOf(t.type), dims: this.ioDims(i) };
   }
 
@@ -329,10 +307,6 @@ class GraphConverter {
     }
   }
 
-  private scalar(v: number): string {
-    return this.addInit(`scalar_${v}`, DataType.FLOAT, [], new Uint8Array(Float32Array.of(v).buffer));
-  }
-
   /**
    * TFLite SAME padding: output = ceil(in / stride); the total padding is
    * split with the extra pixel at the end (bottom/right), like TensorFlow.
@@ -363,7 +337,7 @@ class GraphConverter {
     // TFLite weights: CONV_2D [O,KH,KW,I], DEPTHWISE [1,KH,KW,C*M]; ONNX wants [O,I/group,KH,KW].
     const wOnnx = transposeConst(wc, depthwise ? [3, 0, 1, 2] : TO_NCHW);
     const [, , kH = 1, kW = 1] = wOnnx.shape;
-    const inputs = [this.valueOf(x, 'nchw'), this.constInit(`c${w}_w`, wOnnx)];
+    const inputs = [this.valueIn(x, 'nchw'), this.constInit(`c${w}_w`, wOnnx)];
     if (b !== undefined && b >= 0) inputs.push(this.constInit(`c${b}_b`, this.floatConst(b, 'CONV bias')));
     const attrs: Record<string, AttrValue> = {
       kernel_shape: [kH, kW],
@@ -389,7 +363,7 @@ class GraphConverter {
       pads: this.pads2d(inH, inW, kH, kW, o, ids),
     };
     // TFLite averages only over valid (unpadded) pixels: ONNX count_include_pad=0, the default.
-    const xv = this.valueOf(x, 'nchw');
+    const xv = this.valueIn(x, 'nchw');
     const y = this.out(this.out0(op), 'nchw');
     this.withActivation(o?.i8(5) ?? 0, y, (dst) => this.emit(onnxOp, [xv], [dst], attrs));
   }
@@ -404,7 +378,7 @@ class GraphConverter {
       inputs = [this.broadcastNchw(a), this.broadcastNchw(b)];
       layout = 'nchw';
     } else {
-      inputs = [this.valueOf(a, 'native'), this.valueOf(b, 'native')];
+      inputs = [this.valueIn(a, 'native'), this.valueIn(b, 'native')];
       layout = 'native';
     }
     const y = this.out(yIdx, layout);
@@ -437,7 +411,7 @@ class GraphConverter {
     const order = rank === 4 ? TO_NCHW : [...Array(rank).keys()];
     const pads = [...order.map((d) => pairs[2 * d]!), ...order.map((d) => pairs[2 * d + 1]!)];
     const layout: Layout = rank === 4 ? 'nchw' : 'native';
-    const xv = this.valueOf(x, layout);
+    const xv = this.valueIn(x, layout);
     this.emit('Pad', [xv, this.int64Init('pads', pads)], [this.out(this.out0(op), layout)], { mode: 'constant' });
   }
 
@@ -447,7 +421,7 @@ class GraphConverter {
     const target = [...this.shape(yIdx)];
     // ONNX Reshape copies a 0 from the input's dim: keeps the batch symbolic.
     if (this.dynamicBatch && target.length > 0 && this.shape(x)[0] === target[0]) target[0] = 0;
-    const xv = this.valueOf(x, 'native');
+    const xv = this.valueIn(x, 'native');
     this.emit('Reshape', [xv, this.int64Init('shape', target)], [this.out(yIdx, 'native')]);
   }
 
@@ -459,7 +433,7 @@ class GraphConverter {
     if (axis < 0) axis += rank;
     const nchw = rank === 4;
     const layout: Layout = nchw ? 'nchw' : 'native';
-    const inputs = op.inputs.map((i) => this.valueOf(i, layout));
+    const inputs = op.inputs.map((i) => this.valueIn(i, layout));
     const onnxAxis = nchw ? TO_NCHW.indexOf(axis) : axis;
     const y = this.out(yIdx, layout);
     this.withActivation(o?.i8(1) ?? 0, y, (dst) => this.emit('Concat', inputs, [dst], { axis: onnxAxis }));
@@ -469,7 +443,7 @@ class GraphConverter {
   private spaceDepth(op: Operator, onnxOp: string, o: FbTable | undefined): void {
     const blocksize = o?.i32(0) ?? 0;
     if (blocksize < 1) throw new Error(`${onnxOp}: invalid block_size`);
-    const xv = this.valueOf(this.in0(op), 'nchw');
+    const xv = this.valueIn(this.in0(op), 'nchw');
     const attrs: Record<string, AttrValue> = onnxOp === 'DepthToSpace' ? { blocksize, mode: 'DCR' } : { blocksize };
     this.emit(onnxOp, [xv], [this.out(this.out0(op), 'nchw')], attrs);
   }
@@ -488,7 +462,7 @@ class GraphConverter {
     else if (halfPixel) attrs.coordinate_transformation_mode = mode === 'linear' ? 'half_pixel' : 'tf_half_pixel_for_nn';
     else attrs.coordinate_transformation_mode = 'asymmetric';
     if (mode === 'nearest') attrs.nearest_mode = alignCorners ? 'round_prefer_ceil' : 'floor';
-    const xv = this.valueOf(x, 'nchw');
+    const xv = this.valueIn(x, 'nchw');
     // Scales keep the batch dimension free; use them when they reproduce the
     // exact output size in float32, as onnxruntime computes floor(in * scale).
     const sh = Math.fround(outH / inH);
@@ -515,7 +489,7 @@ class GraphConverter {
     const wc = this.floatConst(w, 'FULLY_CONNECTED weights'); // [O, K]
     const k = wc.shape[1] ?? 0;
     const flat = this.fresh('fc_in');
-    this.emit('Reshape', [this.valueOf(x, 'native'), this.int64Init('shape', [-1, k])], [flat]);
+    this.emit('Reshape', [this.valueIn(x, 'native'), this.int64Init('shape', [-1, k])], [flat]);
     const inputs = [flat, this.constInit(`c${w}_fc`, wc)];
     if (b !== undefined && b >= 0) inputs.push(this.constInit(`c${b}_b`, this.floatConst(b, 'FULLY_CONNECTED bias')));
     const yIdx = this.out0(op);
