@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import type { KafkaMessage } from 'kafkajs';
 import sharp from 'sharp';
-import { Secret, createKafka, createLogger, type Frame, type KafkaConnection, type Logger } from '@frameline/shared';
+import { Secret, createLogger, type Frame, type KafkaConnection, type Logger } from '@frameline/shared';
 import { startPrivateBroker, type PrivateBroker } from '@frameline/shared/testing';
 import { createDelivery, type Delivery, type DeliveryOptions, type DeliveryStatus } from '../src/delivery/index.js';
 
@@ -154,27 +154,9 @@ function spawnChild(cfg: ChildConfig): Child {
   };
 }
 
-async function consume(broker: PrivateBroker, topic: string, run: string, expected: number, timeoutMs = 60_000): Promise<{ partition: number; message: KafkaMessage }[]> {
-  const { logger } = sinkLogger();
-  const kafka = createKafka(broker.connection('cloud', 'internal', 'test-consumer'), logger);
-  const consumer = kafka.consumer({ groupId: `frameline-test-${randomUUID()}` });
-  const got: { partition: number; message: KafkaMessage }[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        if (message.headers?.['fl-run']?.toString() === run) got.push({ partition, message });
-      },
-    });
-    const deadline = Date.now() + timeoutMs;
-    // Wait for the expected count, then a little longer to catch duplicates.
-    while (got.length < expected && Date.now() < deadline) await sleep(200);
-    await sleep(1000);
-  } finally {
-    await consumer.disconnect();
-  }
-  return got;
+function consume(broker: PrivateBroker, topic: string, run: string, expected: number, timeoutMs = 60_000): Promise<{ partition: number; message: KafkaMessage }[]> {
+  // Waits a second past the expected count to catch duplicates.
+  return broker.readRecords(topic, { count: expected, timeoutMs, settleMs: 1000, filter: (m) => m.headers?.['fl-run']?.toString() === run });
 }
 
 const seqs = (records: { message: KafkaMessage }[]) => records.map((r) => Number(r.message.headers?.['fl-seq']?.toString()));

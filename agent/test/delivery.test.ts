@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
 import sharp from 'sharp';
-import { createKafka, createLogger, encodeFrame, partitionFor, type Frame, type KafkaConnection, type TopicSet } from '@frameline/shared';
+import { createLogger, encodeFrame, partitionFor, type Frame, type KafkaConnection, type TopicSet } from '@frameline/shared';
 import { sharedBroker, type TestBroker } from '@frameline/shared/testing';
 import { createDelivery, openSpool, type Delivery, type DeliveryOptions } from '../src/delivery/index.js';
 
@@ -61,29 +61,8 @@ async function started(o: DeliveryOptions): Promise<Delivery> {
 }
 
 /** Every record of `run` on `topic` (all partitions), in offset order per partition. */
-async function consume(topic: string, run: string, expected: number, timeoutMs = 30_000): Promise<{ partition: number; message: KafkaMessage }[]> {
-  const kafka = createKafka(broker.connection('cloud', 'internal', 'test-consumer'), logger);
-  const consumer = kafka.consumer({ groupId: `frameline-test-${randomUUID()}` });
-  const got: { partition: number; message: KafkaMessage }[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let done!: () => void;
-    const finished = new Promise<void>((r) => (done = r));
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        if (message.headers?.['fl-run']?.toString() !== run) return;
-        got.push({ partition, message });
-        if (got.length >= expected) done();
-      },
-    });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([finished, new Promise<void>((r) => (timer = setTimeout(() => r(), timeoutMs)))]);
-    clearTimeout(timer);
-  } finally {
-    await consumer.disconnect();
-  }
-  return got;
+function consume(topic: string, run: string, expected: number, timeoutMs = 30_000): Promise<{ partition: number; message: KafkaMessage }[]> {
+  return broker.readRecords(topic, { count: expected, timeoutMs, filter: (m) => m.headers?.['fl-run']?.toString() === run });
 }
 
 test('live mode delivers each frame as the exact frame record, in order, on the partition partitionFor picks', async () => {

@@ -10,7 +10,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
+import { Writable } from 'node:stream';
 import { Secret } from '../config/secret.js';
+import { createKafka } from '../kafka/client.js';
+import { createLogger } from '../log/logger.js';
 import type { KafkaConnection } from '../kafka/client.js';
 import type { TopicSet } from '../topics.js';
 
@@ -42,6 +45,25 @@ export interface TestBroker {
   kafkaTool(mainClass: string, args: string[]): Promise<string>;
   /** A kcat (librdkafka) config file, mode 0600, for `kcat -F`. */
   kcatConfig(user: User, listener: 'internal' | 'external'): string;
+  /**
+   * Reads a topic from the beginning as user `cloud` over INTERNAL (its own
+   * consumer group) until `count` records that pass `filter` arrived or
+   * `timeoutMs` passed, then `settleMs` more to catch duplicates. Returns what
+   * arrived, in offset order per partition; callers assert on it.
+   */
+  readRecords(topic: string, options: ReadOptions): Promise<ReadRecord[]>;
+}
+
+export interface ReadOptions {
+  count: number;
+  filter?: (message: kafkajs.KafkaMessage) => boolean;
+  timeoutMs?: number;
+  settleMs?: number;
+}
+
+export interface ReadRecord {
+  partition: number;
+  message: kafkajs.KafkaMessage;
 }
 
 export async function sharedBroker(): Promise<TestBroker> {
@@ -93,11 +115,35 @@ async function brokerFromProps(file: string): Promise<TestBroker> {
       ...args.map((a) => a.replace('{config}', config).replace('{bootstrap}', props['bootstrap.internal']!))], { maxBuffer: 1 << 22 });
     return stdout;
   };
+  const readRecords = async (topic: string, options: ReadOptions): Promise<ReadRecord[]> => {
+    const quiet = createLogger({ level: 'error', stream: new Writable({ write: (_c, _e, cb) => cb() }) });
+    const consumer = createKafka(connection('cloud', 'internal', 'test-reader'), quiet).consumer({
+      groupId: `frameline-test-${randomUUID()}`,
+      maxBytesPerPartition: 34 << 20,
+    });
+    const got: ReadRecord[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          if (!options.filter || options.filter(message)) got.push({ partition, message });
+        },
+      });
+      const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+      while (got.length < options.count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      if (options.settleMs) await new Promise((r) => setTimeout(r, options.settleMs));
+    } finally {
+      await consumer.disconnect();
+    }
+    return got;
+  };
   return {
     props,
     connection,
     admin,
     kafkaTool,
+    readRecords,
     kcatConfig,
     async topics(prefix = 'test', partitions = 3) {
       const id = `${prefix}-${randomUUID().slice(0, 8)}`;
