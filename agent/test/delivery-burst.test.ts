@@ -8,24 +8,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import sharp from 'sharp';
 import { createKafka, createLogger, decodeFrame, encodeFrame, type Frame } from '@frameline/shared';
 import { sharedBroker } from '@frameline/shared/testing';
 import { createDelivery } from '../src/delivery/index.js';
+import { noisyJpeg } from './fixtures/helpers.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
 const TOPIC_LIMIT = 1_048_588; // Kafka's default max.message.bytes
-
-async function bigJpeg(seed: number): Promise<Buffer> {
-  const w = 640, h = 480;
-  const px = Buffer.alloc(w * h * 3);
-  let x = seed * 2654435761;
-  for (let i = 0; i < px.length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    px[i] = x >>> 24;
-  }
-  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
-}
 
 test('a burst of 40 large frames reaches a 1 MB-limited topic whole and in order', { timeout: 120_000 }, async () => {
   const broker = await sharedBroker();
@@ -35,7 +24,7 @@ test('a burst of 40 large frames reaches a 1 MB-limited topic whole and in order
   await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: topics.frames, configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_LIMIT) }] }] });
   await admin.disconnect();
 
-  const images = await Promise.all([1, 2, 3, 4].map(bigJpeg));
+  const images = await Promise.all([1, 2, 3, 4].map((s) => noisyJpeg(640, 480, s, 85)));
   assert.ok(images[0]!.length > 200_000, `frames of ${images[0]!.length} bytes`);
   const run = randomUUID();
   const frames: Frame[] = Array.from({ length: 40 }, (_, seq) => ({ camera: 'CAMERA-1', run, seq, capturedAt: Date.now() + seq, width: 640, height: 480, jpeg: images[seq % 4]! }));

@@ -6,25 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import sharp from 'sharp';
 import { createLogger, decodeFrame } from '@frameline/shared';
 import { sharedBroker } from '@frameline/shared/testing';
 import { createDelivery } from '../src/delivery/index.js';
+import { noisyJpeg } from './fixtures/helpers.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
 const QUEUE = { maxFrames: 10, maxBytes: 2 << 20 };
-
-async function noisyJpeg(seed: number): Promise<Buffer> {
-  // Noise does not compress: about 50 KB per frame at this size.
-  const w = 320, h = 240;
-  const px = Buffer.alloc(w * h * 3);
-  let x = seed * 2654435761;
-  for (let i = 0; i < px.length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    px[i] = x >>> 24;
-  }
-  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 75 }).toBuffer();
-}
 
 test('live mode under a throttled broker keeps its queue and memory bounded and counts the drops', { timeout: 120_000 }, async (t) => {
   const broker = await sharedBroker();
@@ -41,7 +29,7 @@ test('live mode under a throttled broker keeps its queue and memory bounded and 
     queue: QUEUE, maxBatchBytes: 256 << 10, sendTimeoutMs: 10_000,
   }, { logger });
   await delivery.start();
-  const images = await Promise.all([1, 2, 3, 4, 5].map(noisyJpeg));
+  const images = await Promise.all([1, 2, 3, 4, 5].map((s) => noisyJpeg(320, 240, s)));
   const frameBytes = images[0]!.length;
   const run = randomUUID();
 

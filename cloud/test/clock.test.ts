@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
 import { sharedBroker } from '@frameline/shared/testing';
 import { createCameraClocks } from '../src/ingest/clock.js';
-import { loadCloudConfig } from '../src/config.js';
+import { testCloudConfig } from './support.js';
 import { createCloudService, type InferenceRecord } from '../src/service.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
@@ -27,18 +27,7 @@ test('clock offsets: network delay is left alone, a clock off by seconds is esti
 test('frames of a camera whose clock is 15 s behind are inferred, not all skipped as too old', async (t) => {
   const broker = await sharedBroker();
   const topics = await broker.topics('clock');
-  const p = broker.props;
-  const service = createCloudService(loadCloudConfig({
-    env: {},
-    overrides: {
-      kafka: { brokers: p['bootstrap.internal'], username: 'cloud', passwordFile: p['sasl.cloud.password.file'], groupId: `frameline-test-${randomUUID().slice(0, 8)}`, sessionTimeout: '6s' },
-      topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq },
-      http: { listen: '127.0.0.1:0' },
-      model: { kind: 'slow-test', slowTestMs: '5ms' },
-      scheduler: { workers: 1, maxLagMs: '1s' },
-      log: { level: 'error' },
-    },
-  }), { logger });
+  const service = createCloudService(testCloudConfig(broker, topics, { scheduler: { workers: 1, maxLagMs: '1s' } }), { logger });
   const results: InferenceRecord[] = [];
   service.onResult((r) => void results.push(r));
   await service.start();

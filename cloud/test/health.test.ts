@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
 import { sharedBroker } from '@frameline/shared/testing';
-import { loadCloudConfig } from '../src/config.js';
+import { testCloudConfig } from './support.js';
 import { createCloudService } from '../src/service.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
@@ -24,19 +24,11 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 test('a wedged model turns /healthz to 503 with the reason, and /metrics shows lag per partition and busy workers', async (t) => {
   const broker = await sharedBroker();
   const topics = await broker.topics('health');
-  const p = broker.props;
-  const config = loadCloudConfig({
-    env: {},
-    overrides: {
-      kafka: { brokers: p['bootstrap.internal'], username: 'cloud', passwordFile: p['sasl.cloud.password.file'], groupId: `frameline-test-${randomUUID().slice(0, 8)}`, sessionTimeout: '6s' },
-      topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq },
-      http: { listen: '127.0.0.1:0' },
-      // A model that takes a minute per frame: the worker is stuck for the whole test.
-      model: { kind: 'slow-test', slowTestMs: '60s' },
-      scheduler: { workers: 1, maxLagMs: '2m' },
-      health: { stallAfter: '2s' },
-      log: { level: 'error' },
-    },
+  const config = testCloudConfig(broker, topics, {
+    // A model that takes a minute per frame: the worker is stuck for the whole test.
+    model: { kind: 'slow-test', slowTestMs: '60s' },
+    scheduler: { workers: 1, maxLagMs: '2m' },
+    health: { stallAfter: '2s' },
   });
   const service = createCloudService(config, { logger });
   await service.start();

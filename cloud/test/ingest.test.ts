@@ -14,7 +14,8 @@ import sharp from 'sharp';
 import type { Producer } from 'kafkajs';
 import { createKafka, createLogger, encodeFrame, partitionFor, H, type TopicSet } from '@frameline/shared';
 import { sharedBroker, type TestBroker } from '@frameline/shared/testing';
-import { loadCloudConfig, type CloudConfig } from '../src/config.js';
+import type { CloudConfig } from '../src/config.js';
+import { testCloudConfig, type Tree } from './support.js';
 import { createCloudService, type CloudService, type InferenceRecord } from '../src/service.js';
 import { createOffsetTracker } from '../src/ingest/offsets.js';
 import { createWindows } from '../src/ingest/window.js';
@@ -37,27 +38,8 @@ after(async () => {
   await producer?.disconnect();
 });
 
-type Tree = Record<string, unknown>;
-function merge(a: Tree, b: Tree): Tree {
-  const out: Tree = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = v && typeof v === 'object' && !Array.isArray(v) && typeof a[k] === 'object' ? merge(a[k] as Tree, v as Tree) : v;
-  return out;
-}
-
 function cloudConfig(topics: TopicSet, over: Tree = {}): CloudConfig {
-  const p = broker.props;
-  const base: Tree = {
-    kafka: {
-      brokers: p['bootstrap.internal'], security: 'sasl_plaintext', username: p['sasl.cloud.username'],
-      passwordFile: p['sasl.cloud.password.file'], groupId: `frameline-test-${randomUUID().slice(0, 8)}`, sessionTimeout: '6s',
-    },
-    topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq },
-    http: { listen: '127.0.0.1:0' },
-    model: { kind: 'slow-test', slowTestMs: 5 },
-    scheduler: { workers: 1, maxLagMs: '5s' },
-    log: { level: 'error' },
-  };
-  return loadCloudConfig({ env: {}, overrides: merge(base, over) });
+  return testCloudConfig(broker, topics, over);
 }
 
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {

@@ -1,0 +1,31 @@
+// Shared by the cloud's broker tests: a config for a service under test on
+// the shared broker, with a fresh consumer group and the fast test model.
+import { randomUUID } from 'node:crypto';
+import type { TopicSet } from '@frameline/shared';
+import type { TestBroker } from '@frameline/shared/testing';
+import { loadCloudConfig, type CloudConfig } from '../src/config.js';
+
+export type Tree = Record<string, unknown>;
+
+export function merge(a: Tree, b: Tree): Tree {
+  const out: Tree = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = v && typeof v === 'object' && !Array.isArray(v) && typeof a[k] === 'object' ? merge(a[k] as Tree, v as Tree) : v;
+  return out;
+}
+
+/** INTERNAL as user cloud, the topic set given, HTTP on a free port, `slow-test` model at 5 ms; `over` wins. */
+export function testCloudConfig(broker: TestBroker, topics: TopicSet, over: Tree = {}): CloudConfig {
+  const p = broker.props;
+  const base: Tree = {
+    kafka: {
+      brokers: p['bootstrap.internal'], security: 'sasl_plaintext', username: p['sasl.cloud.username'],
+      passwordFile: p['sasl.cloud.password.file'], groupId: `frameline-test-${randomUUID().slice(0, 8)}`, sessionTimeout: '6s',
+    },
+    topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq },
+    http: { listen: '127.0.0.1:0' },
+    model: { kind: 'slow-test', slowTestMs: 5 },
+    scheduler: { workers: 1, maxLagMs: '5s' },
+    log: { level: 'error' },
+  };
+  return loadCloudConfig({ env: {}, overrides: merge(base, over) });
+}
