@@ -18,6 +18,7 @@
 import {
   BATCH_OVERHEAD,
   encodeFrame,
+  explainKafkaError,
   partitionFor,
   recordSize,
   splitIntoBatches,
@@ -27,7 +28,7 @@ import {
   type Logger,
   type PartitioningMode,
 } from '@frameline/shared';
-import { createLink, describeSendError, kafkaErrorType, nextBackoffMs, type BrokerState, type KafkaFactory, type Link } from './link.js';
+import { createLink, kafkaErrorType, nextBackoffMs, type BrokerState, type KafkaFactory, type Link } from './link.js';
 import { DEFAULT_SPOOL_OPTIONS, openSpool, type Spool, type SpoolBatch, type SpoolOptions } from './spool.js';
 import type { SpoolRecord } from './spool-record.js';
 import { createPacer, createSignal, sleep, within } from './signal.js';
@@ -378,7 +379,7 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
       if (job.lane === 'frames') mainJob = undefined;
       return;
     }
-    lastError = describeSendError(e);
+    lastError = explainKafkaError(e, options.kafka).message;
     if (type && PRODUCER_FENCED.has(type)) {
       log.warn('the broker no longer accepts our idempotent producer id; starting a new producer', { error: lastError });
       await link.renewProducer();
@@ -464,7 +465,7 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
       try {
         await link.connect();
       } catch (e) {
-        lastError = `broker unreachable: ${describeSendError(e)}`;
+        lastError = `broker unreachable: ${explainKafkaError(e, options.kafka).message}`;
         outage = true;
         const delay = nextBackoffMs(backoffAttempt++, reconnect.initialMs, reconnect.maxMs);
         // Once per outage at warn; every attempt after that at debug, so a long outage does not flood the journal.

@@ -129,12 +129,3 @@ export function kafkaErrorType(e: unknown): string | undefined {
   return undefined;
 }
 
-/** A plain-words reason for status and logs. */
-export function describeSendError(e: unknown): string {
-  const type = kafkaErrorType(e);
-  const msg = e instanceof Error ? e.message : String(e);
-  if (type === 'TOPIC_AUTHORIZATION_FAILED') return `the broker refused to let this agent write the topic (ACLs): ${msg}`;
-  if (type === 'SASL_AUTHENTICATION_FAILED') return `the broker rejected the agent's username or password: ${msg}`;
-  if (type === 'UNKNOWN_TOPIC_OR_PARTITION') return `the topic does not exist on the broker: ${msg}`;
-  return type ? `${type}: ${msg}` : msg;
-}
