@@ -129,6 +129,14 @@ export function createIngest(deps: IngestDeps): Ingest {
       return;
     }
     const pushed = windows.push(frame, ingestedAt);
+    if (pushed.stale) {
+      // Fetched again after a rebalance (from the last committed offset): this
+      // instance already took a newer frame of the camera, and latest wins, so
+      // re-inferring it would only publish an older result after a newer one.
+      metrics.skipped.inc({ reason: 'replayed' });
+      ticket.complete();
+      return;
+    }
     if (pushed.reset) metrics.runResets.inc();
     if (pushed.gap > 0) metrics.gaps.inc(pushed.gap);
     scheduler.offerLive(job);
