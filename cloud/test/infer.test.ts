@@ -58,3 +58,30 @@ test('inferCommand prints one JSON record per image with 33 frame-coordinate key
     await rm(outDir, { recursive: true, force: true });
   }
 });
+
+test('the frameline-cloud infer command prints JSON lines on stdout and writes the overlays', async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { readdir } = await import('node:fs/promises');
+  const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'frameline-cloud.js');
+  const outDir = await mkdtemp(join(tmpdir(), 'fl-infer-cli-'));
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, 'infer', '--out', outDir, join(fixtures, 'vtest_frame.jpg'), join(fixtures, 'astronaut.png')], { maxBuffer: 1 << 24 });
+    const records = stdout.trim().split('\n').map((l) => JSON.parse(l) as InferenceRecord);
+    assert.equal(records.length, 2, stderr);
+    assert.ok(records[0]!.persons.length >= 5, `${records[0]!.persons.length} people in the CCTV frame`);
+    assert.equal(records[1]!.persons.length, 1);
+    for (const r of records) for (const p of r.persons) assert.equal(p.keypoints.length, 33);
+    assert.deepEqual((await readdir(outDir)).sort(), ['astronaut.pose.jpg', 'vtest_frame.pose.jpg']);
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+});
+
+test('frameline-cloud infer without images prints its usage and exits 64', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'frameline-cloud.js');
+  const r = spawnSync(process.execPath, [bin, 'infer'], { encoding: 'utf8' });
+  assert.equal(r.status, 64);
+  assert.match(r.stdout, /usage: frameline-cloud infer \[--config FILE\] \[--out DIR\] IMAGE\.\.\./);
+});

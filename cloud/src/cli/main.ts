@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { createLogger, exitOnConfigError, describeConfig } from '@frameline/shared';
 import { loadCloudConfig, type CloudConfig } from '../config.js';
 import { createCloudService } from '../service.js';
+import { poseModelOptions } from '../scheduler/model.js';
+import { inferCommand } from './infer.js';
 
 const USAGE = `usage: frameline-cloud <command> [--config FILE]
 
@@ -15,9 +17,9 @@ commands:
 Every key can also be set by an env var FRAMELINE_CLOUD_<SECTION>_<KEY>; see config/cloud.example.json.
 Exit status 78: invalid configuration.`;
 
-function readConfig(file: string | undefined): CloudConfig {
+function readConfig(file: string | undefined, overrides?: Record<string, unknown>): CloudConfig {
   try {
-    return loadCloudConfig(file ? { file } : {});
+    return loadCloudConfig({ ...(file ? { file } : {}), ...(overrides ? { overrides } : {}) });
   } catch (err) {
     return exitOnConfigError(err);
   }
@@ -46,21 +48,34 @@ async function run(file: string | undefined): Promise<void> {
   }
 }
 
+const INFER_USAGE = `usage: frameline-cloud infer [--config FILE] [--out DIR] IMAGE...
+
+Runs the configured pose model (model.* in the config; the default without one)
+on JPEG or PNG files and prints one video.inferences record (JSON) per image.
+--out DIR also writes DIR/<name>.pose.jpg with the skeletons drawn.`;
+
 async function infer(args: string[]): Promise<void> {
-  const modulePath = './infer.js';
-  let mod: { inferCommand?: (args: string[]) => Promise<number | void> };
+  let parsed;
   try {
-    mod = (await import(modulePath)) as typeof mod;
+    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { config: { type: 'string', short: 'c' }, out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } } });
   } catch (err) {
-    process.stderr.write(`frameline-cloud infer is not available in this build: cloud/src/cli/infer.ts could not be loaded (${(err as Error).message})\n`);
-    process.exit(70);
+    process.stderr.write(`${(err as Error).message}\n${INFER_USAGE}\n`);
+    process.exit(64);
   }
-  if (typeof mod.inferCommand !== 'function') {
-    process.stderr.write('frameline-cloud infer is not available in this build: cloud/src/cli/infer.ts exports no inferCommand\n');
-    process.exit(70);
+  if (parsed.values.help || parsed.positionals.length === 0) {
+    process.stdout.write(INFER_USAGE + '\n');
+    if (!parsed.values.help) process.exitCode = 64;
+    return;
   }
-  const code = await mod.inferCommand(args);
-  if (typeof code === 'number') process.exitCode = code;
+  // Without a config file only the model defaults matter: infer talks to no broker.
+  const config = readConfig(parsed.values.config, parsed.values.config ? undefined : { kafka: { security: 'plaintext' } });
+  // Results go to stdout as JSON lines; the log goes to stderr so they can be piped.
+  const logger = createLogger({ level: config.log.level, scope: 'cloud', stream: process.stderr, journald: false });
+  if (config.model.kind === 'slow-test') {
+    process.stderr.write('model.kind "slow-test" is for pipeline tests and finds nobody; set model.kind to blazepose or onnx-keypoints\n');
+    process.exit(64);
+  }
+  await inferCommand({ images: parsed.positionals, ...(parsed.values.out ? { outDir: parsed.values.out } : {}), model: poseModelOptions(config.model) }, logger);
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
