@@ -42,3 +42,16 @@ test('model options map to the inference stage: multi is the tiled detector', ()
   assert.equal(o.detector.mode, 'tiled');
   assert.equal(o.threads, 2);
 });
+
+test('frameline-cloud check-config exits 78 naming each bad key, its value and the file', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const bin = fileURLToPath(new URL('../../bin/frameline-cloud.js', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'fl-cloud-bad-'));
+  const file = join(dir, 'cloud.json');
+  writeFileSync(file, '// typo and a bad duration\n{ "scheduler": { "maxLagMs": "soon" }, "modle": {} }');
+  const r = spawnSync(process.execPath, [bin, 'check-config', '--config', file], { encoding: 'utf8' });
+  assert.equal(r.status, 78);
+  assert.match(r.stderr, new RegExp(`invalid configuration in ${file.replace(/[.]/g, '\\.')}`));
+  assert.match(r.stderr, /scheduler\.maxLagMs: must be a duration.*value was "soon"/);
+  assert.match(r.stderr, /modle: unknown key/);
+});
