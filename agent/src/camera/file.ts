@@ -98,7 +98,7 @@ export function createFileSource(options: FileSourceOptions, logger: Logger): Ca
         proc.once('close', (code) => resolve(code));
       });
       exited.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
-      logLines(proc.stderr, log, { pid: proc.pid });
+      logLines(proc.stderr, log, { pid: proc.pid }, { quiet: () => state === 'stopped' });
       splitter.reset();
       try {
         // for-await pulls only as fast as we pace, so the pipe fills and ffmpeg waits.

@@ -129,7 +129,7 @@ export function createRpicamSource(options: RpicamOptions, logger: Logger): Came
     proc.stdout.on('data', (chunk: Buffer) => {
       for (const jpeg of splitter.push(chunk)) onJpeg(jpeg);
     });
-    logLines(proc.stderr, log, { pid: proc.pid });
+    logLines(proc.stderr, log, { pid: proc.pid }, { quiet: () => state === 'stopped' });
     let ended = false;
     const onEnd = (code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
       if (ended) return;

@@ -12,6 +12,8 @@ export type LineLevel = 'debug' | 'info' | 'warn';
 export function classifyCameraLine(line: string): LineLevel {
   if (/\berror\b|\bfailed\b|\bfatal\b/i.test(line)) return 'warn';
   if (/^#\d+ \(/.test(line) || /^frame=\s*\d+/.test(line)) return 'debug';
+  // ffmpeg's scaler notes on every start of a replay
+  if (/^\[swscaler @/.test(line)) return 'debug';
   if (/\bWARN/.test(line)) return 'warn';
   return 'info';
 }
@@ -20,12 +22,14 @@ export function logLines(
   stream: Readable,
   log: Logger,
   fields: Record<string, unknown>,
-  classify: (line: string) => LineLevel = classifyCameraLine,
+  options: { classify?: (line: string) => LineLevel; quiet?: () => boolean } = {},
 ): void {
+  const classify = options.classify ?? classifyCameraLine;
   let pending = '';
   const emit = (line: string): void => {
     const text = line.replace(/\r/g, '').trimEnd();
-    if (text) log[classify(text)](text, fields);
+    // While we stop the process it complains about its closed pipe: expected, not news.
+    if (text) log[options.quiet?.() ? 'debug' : classify(text)](text, fields);
   };
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
