@@ -536,18 +536,8 @@ class TfjsGraphConverter extends OnnxGraphBuilder {
     const [outH = 1, outW = 1] = this.intsOf(this.in(n, 1), `${n.op} size`);
     const alignCorners = attrBool(n, 'align_corners');
     const halfPixel = attrBool(n, 'half_pixel_centers');
-    const attrs: Record<string, AttrValue> = { mode };
-    if (alignCorners) attrs.coordinate_transformation_mode = 'align_corners';
-    else if (halfPixel) attrs.coordinate_transformation_mode = mode === 'linear' ? 'half_pixel' : 'tf_half_pixel_for_nn';
-    else attrs.coordinate_transformation_mode = 'asymmetric';
-    if (mode === 'nearest') attrs.nearest_mode = alignCorners ? 'round_prefer_ceil' : 'floor';
     const xv = this.valueIn(x, 'nchw');
-    const sh = Math.fround(outH / inH);
-    const sw = Math.fround(outW / inW);
-    const exact = Math.floor(Math.fround(inH * sh)) === outH && Math.floor(Math.fround(inW * sw)) === outW;
-    const scales = this.addInit(this.fresh('scales'), DataType.FLOAT, [4], new Uint8Array(Float32Array.of(1, 1, sh, sw).buffer));
-    const inputs = exact ? [xv, '', scales] : [xv, '', '', this.int64Init('sizes', [N, C, outH, outW])];
-    this.emit('Resize', inputs, [this.out(n, [N, outH, outW, C], DataType.FLOAT, 'nchw')], attrs);
+    this.emitTfResize(xv, this.out(n, [N, outH, outW, C], DataType.FLOAT, 'nchw'), [N, C, inH, inW], [outH, outW], mode, alignCorners, halfPixel);
   }
 
   private concat(n: TfjsNode): void {

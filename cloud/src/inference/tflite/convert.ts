@@ -133,10 +133,6 @@ class GraphConverter extends OnnxGraphBuilder {
     return this.addInit(name, dataType, c.shape, raw);
   }
 
-  private floatInit(hint: string, values: number[], dims: number[]): string {
-    return this.addInit(this.fresh(hint), DataType.FLOAT, dims, new Uint8Array(Float32Array.from(values).buffer));
-  }
-
   // ---------------------------------------------------------------- layouts
 
   private is4d(i: number): boolean {
@@ -457,21 +453,7 @@ class GraphConverter extends OnnxGraphBuilder {
     const yIdx = this.out0(op);
     const [n = 1, inH = 1, inW = 1, c = 1] = this.shape(x);
     const [, outH = 1, outW = 1] = this.shape(yIdx);
-    const attrs: Record<string, AttrValue> = { mode };
-    if (alignCorners) attrs.coordinate_transformation_mode = 'align_corners';
-    else if (halfPixel) attrs.coordinate_transformation_mode = mode === 'linear' ? 'half_pixel' : 'tf_half_pixel_for_nn';
-    else attrs.coordinate_transformation_mode = 'asymmetric';
-    if (mode === 'nearest') attrs.nearest_mode = alignCorners ? 'round_prefer_ceil' : 'floor';
-    const xv = this.valueIn(x, 'nchw');
-    // Scales keep the batch dimension free; use them when they reproduce the
-    // exact output size in float32, as onnxruntime computes floor(in * scale).
-    const sh = Math.fround(outH / inH);
-    const sw = Math.fround(outW / inW);
-    const exact = Math.floor(Math.fround(inH * sh)) === outH && Math.floor(Math.fround(inW * sw)) === outW;
-    const inputs = exact
-      ? [xv, '', this.floatInit('scales', [1, 1, sh, sw], [4])]
-      : [xv, '', '', this.int64Init('sizes', [n, c, outH, outW])];
-    this.emit('Resize', inputs, [this.out(yIdx, 'nchw')], attrs);
+    this.emitTfResize(this.valueIn(x, 'nchw'), this.out(yIdx, 'nchw'), [n, c, inH, inW], [outH, outW], mode, alignCorners, halfPixel);
   }
 
   private softmax(op: Operator, o: FbTable | undefined): void {
