@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { convertTfjs, decodeWeights, findHumanPackage, type TfjsModelJson } from '../src/inference/tfjs/index.js';
+import { maxAbsDiff, type OutputRef } from './reference.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cloudDir = join(here, '..', '..');
@@ -109,16 +110,6 @@ describe('tfjs → onnx converter', () => {
   });
 });
 
-interface OutputRef {
-  shape: number[];
-  min: number;
-  max: number;
-  mean: number;
-  values?: number[];
-  sampleStride?: number;
-  samples?: number[];
-}
-
 const dir = humanDir();
 
 describe('CenterNet (@vladmandic/human) converted vs @tensorflow/tfjs', () => {
@@ -139,10 +130,7 @@ describe('CenterNet (@vladmandic/human) converted vs @tensorflow/tfjs', () => {
       assert.ok(t, `missing output ${name}`);
       assert.deepEqual(t.dims, r.shape, name);
       const a = t.data as Float32Array;
-      const values = r.values ?? r.samples!;
-      const stride = r.values ? 1 : r.sampleStride!;
-      let maxDiff = 0;
-      values.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(a[k * stride]! - v))));
+      const maxDiff = maxAbsDiff(r, a);
       assert.ok(maxDiff <= tol[name]!, `${name}: max abs diff ${maxDiff}`);
       const mean = a.reduce((s, v) => s + v, 0) / a.length;
       assert.ok(Math.abs(mean - r.mean) <= tol[name]!, `${name}: mean ${mean} vs ${r.mean}`);

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { convertTflite, extractPackedFile } from '../src/inference/tflite/index.js';
+import { maxAbsDiff, type OutputRef } from './reference.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Compiled to cloud/dist/test; fixtures stay in the source tree.
@@ -26,16 +27,6 @@ const fixtures = join(cloudDir, 'test', 'fixtures');
 const poseDir = dirname(createRequire(join(cloudDir, 'package.json')).resolve('@mediapipe/pose/package.json'));
 
 type Kind = 'detector' | 'landmark';
-
-interface OutputRef {
-  shape: number[];
-  min: number;
-  max: number;
-  mean: number;
-  values?: number[];
-  sampleStride?: number;
-  samples?: number[];
-}
 
 interface Reference {
   outputs: Record<string, OutputRef>;
@@ -65,13 +56,6 @@ function reference(model: string, image: string): Reference {
   return JSON.parse(readFileSync(join(fixtures, `ref_${model}__${stem}.json`), 'utf8')) as Reference;
 }
 
-/** The reference values we have for an output, paired with ours at the same flat indices. */
-function pairs(ref: OutputRef, ours: Float32Array): { want: number; got: number }[] {
-  if (ref.values) return ref.values.map((want, i) => ({ want, got: ours[i]! }));
-  const stride = ref.sampleStride ?? 1;
-  return (ref.samples ?? []).map((want, k) => ({ want, got: ours[k * stride]! }));
-}
-
 /**
  * Max abs difference relative to the output's value range in the reference.
  * Range-relative, because the outputs mix pixel coordinates (hundreds),
@@ -82,9 +66,7 @@ function pairs(ref: OutputRef, ours: Float32Array): { want: number; got: number 
 function relError(ref: OutputRef, ours: Float32Array): number {
   // A single-valued output (the [1,1] presence score) has no range: use its magnitude.
   const range = Math.max(ref.max - ref.min, Math.abs(ref.max), Math.abs(ref.min), 1e-6);
-  let worst = 0;
-  for (const { want, got } of pairs(ref, ours)) worst = Math.max(worst, Math.abs(want - got));
-  return worst / range;
+  return maxAbsDiff(ref, ours) / range;
 }
 
 const REL_TOL = 1e-3;
