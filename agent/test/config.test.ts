@@ -4,17 +4,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '@frameline/shared';
+import { ConfigError, schemaLeaves } from '@frameline/shared';
 import { agentSchema, deliveryOptions, loadAgentConfig, spoolDir } from '../src/config.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../config/agent.example.json', import.meta.url));
-
-function leafKeys(node: Record<string, unknown>, prefix = ''): string[] {
-  return Object.entries(node).flatMap(([k, v]) => {
-    const obj = v as Record<string, unknown>;
-    return 'default' in obj || 'format' in obj ? [`${prefix}${k}`] : leafKeys(obj, `${prefix}${k}.`);
-  });
-}
 
 test('config/agent.example.json loads and documents every key of the schema', () => {
   const creds = mkdtempSync(join(tmpdir(), 'fl-creds-'));
@@ -22,7 +15,7 @@ test('config/agent.example.json loads and documents every key of the schema', ()
   const c = loadAgentConfig({ file: EXAMPLE, env: { CREDENTIALS_DIRECTORY: creds } });
   assert.equal(c.kafka.passwordFile?.reveal(), 'pw-from-credentials');
   const text = readFileSync(EXAMPLE, 'utf8');
-  for (const key of leafKeys(agentSchema as Record<string, unknown>)) {
+  for (const { key } of schemaLeaves(agentSchema)) {
     const leaf = key.split('.').at(-1)!;
     assert.match(text, new RegExp(`"${leaf}":`), `${key} appears in the example`);
   }

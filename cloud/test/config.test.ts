@@ -4,17 +4,11 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { schemaLeaves } from '@frameline/shared';
 import { cloudSchema, loadCloudConfig } from '../src/config.js';
 import { poseModelOptions } from '../src/scheduler/model.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../config/cloud.example.json', import.meta.url));
-
-function leafKeys(node: Record<string, unknown>, prefix = ''): string[] {
-  return Object.entries(node).flatMap(([k, v]) => {
-    const obj = v as Record<string, unknown>;
-    return 'default' in obj || 'format' in obj ? [`${prefix}${k}`] : leafKeys(obj, `${prefix}${k}.`);
-  });
-}
 
 test('config/cloud.example.json loads and documents every key of the schema', () => {
   // The example names its password file relative to itself.
@@ -26,7 +20,7 @@ test('config/cloud.example.json loads and documents every key of the schema', ()
   assert.equal(c.kafka.passwordFile?.reveal(), 'pw-cloud');
   assert.equal(c.model.detector, 'multi', 'security cameras see several small people: top-down by default');
   const text = readFileSync(EXAMPLE, 'utf8');
-  for (const key of leafKeys(cloudSchema as Record<string, unknown>)) {
+  for (const { key } of schemaLeaves(cloudSchema)) {
     assert.match(text, new RegExp(`"${key.split('.').at(-1)}":`), `${key} appears in the example`);
   }
 });

@@ -67,20 +67,22 @@ export interface LoadOptions {
   overrides?: Record<string, unknown>;
 }
 
-type SchemaNode = { format?: unknown; default?: unknown; [key: string]: unknown };
+export type SchemaNode = { format?: unknown; default?: unknown; [key: string]: unknown };
 
-function secretKeys(schema: Record<string, unknown>, prefix = ''): string[] {
-  const out: string[] = [];
+/** Every leaf of a convict schema (an object with `default` or `format`), with its dotted key. */
+export function schemaLeaves(schema: object, prefix = ''): { key: string; node: SchemaNode }[] {
+  const out: { key: string; node: SchemaNode }[] = [];
   for (const [k, node] of Object.entries(schema)) {
     if (!node || typeof node !== 'object') continue;
     const n = node as SchemaNode;
-    if ('default' in n || 'format' in n) {
-      if (n.format === 'secret-file') out.push(prefix + k);
-    } else {
-      out.push(...secretKeys(n, `${prefix}${k}.`));
-    }
+    if ('default' in n || 'format' in n) out.push({ key: prefix + k, node: n });
+    else out.push(...schemaLeaves(n, `${prefix}${k}.`));
   }
   return out;
+}
+
+function secretKeys(schema: object): string[] {
+  return schemaLeaves(schema).filter((l) => l.node.format === 'secret-file').map((l) => l.key);
 }
 
 function readConfigFile(file: string): unknown {
