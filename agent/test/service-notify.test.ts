@@ -1,41 +1,14 @@
 // systemd notifications reach a real $NOTIFY_SOCKET through the real
 // systemd-notify(1) binary. The socket here is a unix datagram socket held
-// by a small Python listener (Node has no unix datagram sockets).
+// by a small Python listener (fixtures/helpers.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@frameline/shared';
 import { createNotifier } from '../src/service/notify.js';
-
-const LISTENER = `
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print("listening", flush=True)
-while True:
-    print(s.recv(65536).decode().replace("\\n", "|"), flush=True)
-`;
-
-function listen(path: string): Promise<{ child: ChildProcess; messages: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', LISTENER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const messages: string[] = [];
-    let buffer = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      buffer += b.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        if (line === 'listening') resolve({ child, messages });
-        else messages.push(line);
-      }
-    });
-    child.once('error', reject);
-  });
-}
+import { listenNotifySocket } from './fixtures/helpers.js';
 
 const logger = createLogger({ level: 'error' });
 
@@ -50,7 +23,7 @@ test('without NOTIFY_SOCKET every notification is a no-op', async () => {
 
 test('READY, STATUS, WATCHDOG and STOPPING reach the notify socket, with our pid', async (t) => {
   const socket = join(mkdtempSync(join(tmpdir(), 'fl-notify-')), 'notify.sock');
-  const { child, messages } = await listen(socket);
+  const { child, heard } = await listenNotifySocket(socket);
   t.after(() => child.kill());
   const n = createNotifier({ NOTIFY_SOCKET: socket, WATCHDOG_USEC: '20000000' }, logger);
   assert.equal(n.enabled, true);
@@ -61,7 +34,7 @@ test('READY, STATUS, WATCHDOG and STOPPING reach the notify socket, with our pid
   n.stopping('stopping: SIGTERM');
   await n.flush();
   await new Promise((r) => setTimeout(r, 200));
-  const all = messages.join('\n');
+  const all = heard.map((h) => h.msg).join('\n');
   assert.match(all, /READY=1\|STATUS=12\.0 fps, sent 0/);
   assert.match(all, /STATUS=14\.9 fps, sent 100, broker connected/);
   assert.match(all, new RegExp(`MAINPID=${process.pid}\\|WATCHDOG=1`));
@@ -72,14 +45,14 @@ test('READY, STATUS, WATCHDOG and STOPPING reach the notify socket, with our pid
 
 test('a burst of status updates is coalesced instead of queued', async (t) => {
   const socket = join(mkdtempSync(join(tmpdir(), 'fl-notify-')), 'notify.sock');
-  const { child, messages } = await listen(socket);
+  const { child, heard } = await listenNotifySocket(socket);
   t.after(() => child.kill());
   const n = createNotifier({ NOTIFY_SOCKET: socket }, logger);
   n.watchdog(); // keeps the chain busy while the statuses arrive
   for (let i = 0; i < 200; i++) n.status(`status ${i}`);
   await n.flush();
   await new Promise((r) => setTimeout(r, 200));
-  const statuses = messages.filter((m) => m.includes('STATUS=status'));
+  const statuses = heard.map((h) => h.msg).filter((m) => m.includes('STATUS=status'));
   assert.ok(statuses.length <= 3, `${statuses.length} status messages sent for 200 updates`);
   assert.match(statuses.at(-1)!, /STATUS=status 199/, 'the newest status wins');
 });

@@ -3,49 +3,20 @@
 // pings once the camera is dead, so systemd restarts the service.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listenNotifySocket, type HeardNotification } from './fixtures/helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/frameline-agent.js', import.meta.url));
 const FAKE_BIN = fileURLToPath(new URL('../../test/fixtures/bin', import.meta.url));
 
-const LISTENER = `
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print("listening", flush=True)
-while True:
-    msg = s.recv(65536).decode().replace("\\n", "|")
-    print(f"{time.time():.3f} {msg}", flush=True)
-`;
-
-interface Heard { t: number; msg: string }
-
-async function notifySocket(path: string): Promise<{ child: ChildProcess; heard: Heard[] }> {
-  const child = spawn('python3', ['-c', LISTENER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const heard: Heard[] = [];
-  await new Promise<void>((resolve) => {
-    let buf = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      buf += b.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const line of lines) {
-        if (line === 'listening') resolve();
-        else heard.push({ t: Number(line.slice(0, line.indexOf(' '))) * 1000, msg: line.slice(line.indexOf(' ') + 1) });
-      }
-    });
-  });
-  return { child, heard };
-}
-
-async function runAgent(mode: 'normal' | 'fail', seconds: number): Promise<Heard[]> {
+async function runAgent(mode: 'normal' | 'fail', seconds: number): Promise<HeardNotification[]> {
   const dir = mkdtempSync(join(tmpdir(), 'fl-watchdog-'));
   const socket = join(dir, 'notify.sock');
-  const { child: listener, heard } = await notifySocket(socket);
+  const { child: listener, heard } = await listenNotifySocket(socket);
   const config = join(dir, 'agent.json');
   writeFileSync(config, JSON.stringify({
     camera: { source: 'rpicam', width: 160, height: 120, fps: 5, stallSeconds: 1 },
