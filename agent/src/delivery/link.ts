@@ -4,7 +4,7 @@
 // and the caller spools or drops instead of waiting; reconnecting is the
 // caller's loop, with jittered backoff (nextBackoffMs).
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
-import { createKafka, type KafkaConnection, type Logger } from '@frameline/shared';
+import { createKafka, errorCauses, type KafkaConnection, type Logger } from '@frameline/shared';
 
 export type BrokerState = 'connected' | 'connecting' | 'down';
 
@@ -118,14 +118,7 @@ export function nextBackoffMs(attempt: number, initialMs: number, maxMs: number,
 
 /** The innermost kafkajs error type (e.g. MESSAGE_TOO_LARGE), through retry wrappers. */
 export function kafkaErrorType(e: unknown): string | undefined {
-  let cur: unknown = e;
-  for (let depth = 0; cur && depth < 8; depth++) {
-    const t = (cur as { type?: unknown }).type;
-    if (typeof t === 'string') return t;
-    const next = (cur as { cause?: unknown; originalError?: unknown }).cause ?? (cur as { originalError?: unknown }).originalError;
-    if (next === cur) break;
-    cur = next;
-  }
-  return undefined;
+  const type = errorCauses(e).map((c) => (c as { type?: unknown }).type).find((t) => typeof t === 'string');
+  return type as string | undefined;
 }
 

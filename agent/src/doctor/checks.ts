@@ -7,7 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
-import { H, createKafka, explainKafkaError, partitionFor, type Logger } from '@frameline/shared';
+import { H, createKafka, errorCauses, explainKafkaError, partitionFor, type Logger } from '@frameline/shared';
 import { createCameraSource, resolveCameraBinary, CameraUnavailableError } from '../camera/index.js';
 import { cameraOptions, kafkaConnection, spoolDir, type AgentConfig } from '../config.js';
 
@@ -65,12 +65,8 @@ function tlsHandshake(host: string, port: number, caFile: string, timeoutMs: num
 
 /** The host:port kafkajs was dialling when it failed, from the error or its causes. */
 function failedBrokerOf(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 6; depth++) {
-    const broker = (e as { broker?: unknown }).broker;
-    if (typeof broker === 'string') return broker;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
+  const broker = errorCauses(err, 6).map((e) => (e as { broker?: unknown }).broker).find((b) => typeof b === 'string');
+  return broker as string | undefined;
 }
 
 function advertisedFailure(host: string, port: number, unreachable: string[], privateAddress: boolean): CheckResult {

@@ -8,14 +8,28 @@ export interface ExplainedError {
   message: string;
 }
 
-function chain(err: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
-    const x = e as { name?: string; message?: string; type?: string; code?: string; cause?: unknown; originalError?: unknown };
-    parts.push([x.name, x.type, x.code, x.message].filter(Boolean).join(' '));
+/**
+ * An error and what it wraps, outermost first: kafkajs nests the error that
+ * matters (a protocol type, the broker it was dialling) inside retry
+ * wrappers, as `cause` or `originalError`.
+ */
+export function errorCauses(err: unknown, maxDepth = 8): unknown[] {
+  const out: unknown[] = [];
+  for (let e: unknown = err; e && out.length < maxDepth && !out.includes(e); ) {
+    out.push(e);
+    const x = e as { cause?: unknown; originalError?: unknown };
     e = x.cause ?? x.originalError;
   }
-  return parts.join(' <- ');
+  return out;
+}
+
+function chain(err: unknown): string {
+  return errorCauses(err, 5)
+    .map((e) => {
+      const x = e as { name?: string; message?: string; type?: string; code?: string };
+      return [x.name, x.type, x.code, x.message].filter(Boolean).join(' ');
+    })
+    .join(' <- ');
 }
 
 export function explainKafkaError(err: unknown, conn: Pick<KafkaConnection, 'brokers' | 'security' | 'username'>): ExplainedError {
