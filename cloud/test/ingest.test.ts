@@ -166,10 +166,13 @@ test('cameraFrom "partition": raw JPEGs produced by kcat to partition N are infe
     return f;
   });
   const conf = broker.kcatConfig('agent', 'external');
-  await withService(cloudConfig(topics, { ingest: { cameraFrom: 'partition' }, scheduler: { maxLagMs: '30s' } }), async () => {
+  await withService(cloudConfig(topics, { ingest: { cameraFrom: 'partition' }, scheduler: { maxLagMs: '30s' } }), async (_service, results) => {
     await run('kcat', ['-F', conf, '-P', '-t', topics.frames, '-p', '1', ...files], { timeout: 30_000 });
     await run('kcat', ['-F', conf, '-P', '-t', topics.frames, '-p', '2', files[0]!], { timeout: 30_000 });
-    const records = (await readTopic(topics.inferences, 2, 60_000)).map((r) => JSON.parse(r.value!.toString()) as InferenceRecord);
+    // Partition 1 has three frames and partition 2 one: the first two results
+    // may both be CAMERA-2, so wait for a result of each camera.
+    await waitFor('a result for each camera', () => ['CAMERA-2', 'CAMERA-3'].every((c) => results.some((r) => r.camera === c)), 60_000);
+    const records = (await readTopic(topics.inferences, results.length, 60_000)).map((r) => JSON.parse(r.value!.toString()) as InferenceRecord);
     const cams = new Set(records.map((r) => r.camera));
     assert.ok(cams.has('CAMERA-2') && cams.has('CAMERA-3'), `cameras: ${[...cams].join(',')}`);
     for (const r of records) {
