@@ -49,8 +49,9 @@ export function build() {
   step('type-checking and building (tsc -b)');
   sh('npx', ['tsc', '-b']);
   step('converting the pose models to ONNX (skipped when up to date)');
-  sh(process.execPath, [join(ROOT, 'cloud/scripts/convert-models.mjs')]);
-  sh(process.execPath, [join(ROOT, 'cloud/scripts/convert-tfjs-models.mjs')]);
+  // Build-time tool (tools/onnx-convert) writing the models @frameline/cloud loads.
+  sh(process.execPath, [join(ROOT, 'tools/onnx-convert/scripts/convert-models.mjs'), '--out', join(ROOT, 'cloud/models')]);
+  sh(process.execPath, [join(ROOT, 'tools/onnx-convert/scripts/convert-tfjs-models.mjs'), '--out', join(ROOT, 'cloud/models')]);
 }
 
 export function kafka(args, env) {

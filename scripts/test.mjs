@@ -56,7 +56,7 @@ ensureNodeModules();
 build();
 
 const filter = process.argv.slice(2);
-const files = ['shared/dist/test', 'agent/dist/test', 'cloud/dist/test', 'test/dist']
+const files = ['shared/dist/test', 'agent/dist/test', 'cloud/dist/test', 'tools/onnx-convert/dist/test', 'test/dist']
   .flatMap((dir) => testFiles(join(ROOT, dir)))
   .filter((f) => filter.length === 0 || filter.some((pattern) => f.includes(pattern)))
   .sort();

@@ -1,7 +1,7 @@
 /// <reference types="node" />
 /**
  * The CenterNet person detector (cloud/models/centernet.onnx, built by
- * cloud/scripts/convert-tfjs-models.mjs) on the CCTV fixture frame, against
+ * tools/onnx-convert/scripts/convert-tfjs-models.mjs) on the CCTV fixture frame, against
  * the hand-checked boxes of fixtures/pose-reference.json; and, fed to the
  * BlazePose landmark model, the whole top-down pipeline. Skipped when the
  * ONNX models are not built.

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createLogger } from '@frameline/shared';
 import { createPoseModel, type DecodedImage } from '../src/inference/index.js';
-import { DataType, encodeModel } from '../src/inference/tflite/onnx-proto.js';
+import { DataType, encodeModel } from '@frameline/onnx-convert';
 
 const SIZE = 64;
 const K = 17;

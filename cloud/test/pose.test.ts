@@ -3,7 +3,7 @@
  * Multi-person BlazePose inference on real images with real onnxruntime
  * sessions, checked against hand-checked reference boxes and keypoints
  * (fixtures/pose-reference.json; see its note for how they were read).
- * Needs the converted models: node cloud/scripts/convert-models.mjs.
+ * Needs the converted models: node tools/onnx-convert/scripts/convert-models.mjs.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -61,7 +61,7 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
   const detectorSession = await createSession(
     { ...options.session, modelPath: join(options.modelsDir, objects ? 'centernet.onnx' : 'pose_detection.onnx') },
     log,
-    objects ? 'run `npx tsc -b cloud && node cloud/scripts/convert-tfjs-models.mjs` to build centernet.onnx' : undefined,
+    objects ? 'run `npx tsc -b tools/onnx-convert && node tools/onnx-convert/scripts/convert-tfjs-models.mjs` to build centernet.onnx' : undefined,
   );
   const landmarkSession = await createSession(
     { ...options.session, modelPath: join(options.modelsDir, `pose_landmark_${options.variant}.onnx`) },

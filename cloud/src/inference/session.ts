@@ -34,7 +34,7 @@ export class ModelFileMissingError extends Error {
   }
 }
 
-const CONVERT_HINT = 'run `npx tsc -b cloud && node cloud/scripts/convert-models.mjs` to build the BlazePose models';
+const CONVERT_HINT = 'run `npx tsc -b tools/onnx-convert && node tools/onnx-convert/scripts/convert-models.mjs` to build the BlazePose models';
 
 export async function createSession(options: SessionOptions, logger: Logger, hint = CONVERT_HINT): Promise<ModelSession> {
   try {

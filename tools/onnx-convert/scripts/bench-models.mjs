@@ -3,15 +3,16 @@
 // max abs difference from the LiteRT reference fixtures. Not a test: run
 // after convert-models.mjs:
 //
-//   node cloud/scripts/bench-models.mjs [--runs N] [--threads T]
+//   node tools/onnx-convert/scripts/bench-models.mjs [--runs N] [--threads T] [--out DIR]
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 
-const cloudDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const fixtures = join(cloudDir, 'test', 'fixtures');
+import { TOOL_DIR, outputDir } from './build-info.mjs';
+
+const fixtures = join(TOOL_DIR, 'test', 'fixtures');
+const modelsDir = outputDir(process.argv);
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
@@ -56,7 +57,7 @@ async function timeRuns(session, feeds) {
 
 const opts = THREADS > 0 ? { intraOpNumThreads: THREADS } : {};
 for (const m of MODELS) {
-  const session = await ort.InferenceSession.create(join(cloudDir, 'models', `${m.name}.onnx`), opts);
+  const session = await ort.InferenceSession.create(join(modelsDir, `${m.name}.onnx`), opts);
   const feeds = { input_1: await input(m.image, m.kind, 1) };
   const out = await session.run(feeds);
   const ref = JSON.parse(readFileSync(join(fixtures, `ref_${m.name}__${m.image.replace('.png', '')}.json`), 'utf8'));

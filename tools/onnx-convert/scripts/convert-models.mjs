@@ -1,26 +1,21 @@
 #!/usr/bin/env node
-// Builds cloud/models/*.onnx from the BlazePose TFLite models in the
-// @mediapipe/pose npm package, with the project's own converter
-// (cloud/src/inference/tflite). Run after `tsc -b`:
+// Builds the BlazePose ONNX models (cloud/models/*.onnx by default) from the
+// TFLite models in the @mediapipe/pose npm package, with the project's own
+// converter (src/tflite). Run after `tsc -b`:
 //
-//   node cloud/scripts/convert-models.mjs [--force] [model ...]
+//   node tools/onnx-convert/scripts/convert-models.mjs [--force] [--out DIR] [model ...]
 //
 // Idempotent: a model is skipped when its .onnx is newer than both its
 // .tflite and the compiled converter. The ONNX files are build outputs and
 // are not committed (see cloud/models/.gitignore and README.md).
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const cloudDir = join(here, '..');
-const modelsDir = join(cloudDir, 'models');
-const converterDir = join(cloudDir, 'dist', 'src', 'inference', 'tflite');
+import { TOOL_DIR, loadConverter, mtime, newestConverterMtime, outputDir } from './build-info.mjs';
 
 /** Directory of the installed @mediapipe/pose package (resolved like an import would). */
 function posePackageDir() {
-  const require = createRequire(join(cloudDir, 'package.json'));
+  const require = createRequire(join(TOOL_DIR, 'package.json'));
   return dirname(require.resolve('@mediapipe/pose/package.json'));
 }
 
@@ -39,23 +34,15 @@ function writeIfChanged(path, bytes) {
   writeFileSync(path, bytes);
 }
 
-function mtime(path) {
-  return existsSync(path) ? statSync(path).mtimeMs : 0;
-}
-
-function newestConverterMtime() {
-  if (!existsSync(converterDir)) throw new Error(`converter not built: run "npx tsc -b cloud" first (${converterDir} missing)`);
-  return Math.max(...readdirSync(converterDir).filter((f) => f.endsWith('.js')).map((f) => mtime(join(converterDir, f))));
-}
-
 async function main() {
   const args = process.argv.slice(2);
   const force = args.includes('--force');
-  const only = args.filter((a) => !a.startsWith('--'));
+  const modelsDir = outputDir(args);
+  const only = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--out');
   mkdirSync(modelsDir, { recursive: true });
 
   const converterTime = newestConverterMtime();
-  const { convertTflite, extractPackedFile } = await import(pathToFileURL(join(converterDir, 'index.js')).href);
+  const { convertTflite, extractPackedFile } = await loadConverter();
   const pkgDir = posePackageDir();
   const sources = {
     pose_detection: extractPackedDetector(pkgDir, join(modelsDir, 'pose_detection.tflite'), extractPackedFile),
@@ -78,7 +65,7 @@ async function main() {
       docString: `Converted from @mediapipe/pose@${version} ${name}.tflite (Apache-2.0, see cloud/models/NOTICE)`,
     });
     writeFileSync(dst, onnx);
-    console.log(`converted ${name}.tflite -> models/${name}.onnx (${(onnx.length / 1e6).toFixed(1)} MB, ${Date.now() - started} ms)`);
+    console.log(`converted ${name}.tflite -> ${dst} (${(onnx.length / 1e6).toFixed(1)} MB, ${Date.now() - started} ms)`);
   }
 }
 

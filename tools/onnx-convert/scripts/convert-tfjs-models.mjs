@@ -1,23 +1,18 @@
 #!/usr/bin/env node
-// Builds cloud/models/centernet.onnx (COCO object detector, used as the
-// multi-person detector, see cloud/models/README.md) from the TensorFlow.js
-// graph model in the @vladmandic/human npm package, with the project's own
-// converter (cloud/src/inference/tfjs). Run after `tsc -b`:
+// Builds centernet.onnx (COCO object detector, used as the multi-person
+// detector, see cloud/models/README.md; cloud/models by default) from the
+// TensorFlow.js graph model in the @vladmandic/human npm package, with the
+// project's own converter (src/tfjs). Run after `tsc -b`:
 //
-//   node cloud/scripts/convert-tfjs-models.mjs [--force]
+//   node tools/onnx-convert/scripts/convert-tfjs-models.mjs [--force] [--out DIR]
 //
 // The package directory is found like an import would (dependency of
-// @frameline/cloud) or taken from $HUMAN_PACKAGE_DIR (an unpacked
+// @frameline/onnx-convert) or taken from $HUMAN_PACKAGE_DIR (an unpacked
 // `npm pack @vladmandic/human`). Idempotent: skipped when the .onnx is newer
 // than the model files and the compiled converter.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const cloudDir = join(here, '..');
-const modelsDir = join(cloudDir, 'models');
-const converterDir = join(cloudDir, 'dist', 'src', 'inference', 'tfjs');
+import { TOOL_DIR, loadConverter, mtime, newestConverterMtime, outputDir } from './build-info.mjs';
 
 const MODELS = {
   centernet: {
@@ -29,22 +24,13 @@ const MODELS = {
   },
 };
 
-function mtime(path) {
-  return existsSync(path) ? statSync(path).mtimeMs : 0;
-}
-
-function newestConverterMtime() {
-  if (!existsSync(converterDir)) throw new Error(`converter not built: run "npx tsc -b cloud" first (${converterDir} missing)`);
-  const dirs = [converterDir, join(converterDir, '..', 'tflite')];
-  return Math.max(...dirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.js')).map((f) => mtime(join(d, f)))));
-}
-
 async function main() {
   const force = process.argv.includes('--force');
+  const modelsDir = outputDir(process.argv);
   mkdirSync(modelsDir, { recursive: true });
-  const { convertTfjs, findHumanPackage } = await import(pathToFileURL(join(converterDir, 'index.js')).href);
-  const pkgDir = findHumanPackage(cloudDir);
-  if (!pkgDir) throw new Error('@vladmandic/human is not installed (a dependency of @frameline/cloud: run npm ci), or set HUMAN_PACKAGE_DIR');
+  const { convertTfjs, findHumanPackage } = await loadConverter();
+  const pkgDir = findHumanPackage(TOOL_DIR);
+  if (!pkgDir) throw new Error('@vladmandic/human is not installed (a dependency of @frameline/onnx-convert: run npm ci), or set HUMAN_PACKAGE_DIR');
   const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
   const converterTime = newestConverterMtime();
   for (const [name, spec] of Object.entries(MODELS)) {

@@ -1,23 +1,23 @@
 #!/usr/bin/env python3
-"""Reference outputs of the ORIGINAL TFLite models, for cloud/test/tflite-convert.test.ts.
+"""Reference outputs of the ORIGINAL TFLite models, for tools/onnx-convert/test/tflite-convert.test.ts.
 
 Runs each .tflite with the official LiteRT interpreter (PyPI `ai-edge-litert`)
 on the committed model-input PNG fixtures and writes small JSON summaries to
-cloud/test/fixtures/ref_<model>__<image>.json.
+tools/onnx-convert/test/fixtures/ref_<model>__<image>.json.
 
 Setup (once, the venv is gitignored):
     python3 -m venv .cache/pyref
     .cache/pyref/bin/pip install ai-edge-litert numpy pillow
-Run from the repository root (after `node cloud/scripts/convert-models.mjs`,
+Run from the repository root (after `node tools/onnx-convert/scripts/convert-models.mjs`,
 which extracts pose_detection.tflite into cloud/models/):
-    .cache/pyref/bin/python cloud/scripts/reference_outputs.py
+    .cache/pyref/bin/python tools/onnx-convert/scripts/reference_outputs.py
 
 The input PNGs are already exactly the model input size, so preprocessing is
 only a normalisation that the TypeScript test repeats bit-for-bit in float32:
     detector (224x224): x / 127.5 - 1   -> [-1, 1]
     landmarks (256x256): x / 255        -> [0, 1]
 `--make-inputs ASTRONAUT_PNG VTEST_FRAME_PNG` regenerates those PNGs from the
-source images (see cloud/test/fixtures/README.md for where they come from).
+source images (see tools/onnx-convert/test/fixtures/README.md for where they come from).
 """
 import argparse
 import json
@@ -27,8 +27,10 @@ import sys
 import numpy as np
 from PIL import Image
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-FIX = os.path.join(ROOT, "cloud", "test", "fixtures")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+FIX = os.path.join(ROOT, "tools", "onnx-convert", "test", "fixtures")
+# The full CCTV frame is also the cloud's pose-test fixture.
+CLOUD_FIX = os.path.join(ROOT, "cloud", "test", "fixtures")
 POSE_PKG = os.path.join(ROOT, "node_modules", "@mediapipe", "pose")
 MODELS_DIR = os.path.join(ROOT, "cloud", "models")
 
@@ -105,7 +107,7 @@ def make_inputs(astronaut: str, vtest: str) -> None:
     a.resize((256, 256), Image.BILINEAR).save(os.path.join(FIX, "astronaut_256.png"), optimize=True)
     a.resize((224, 224), Image.BILINEAR).save(os.path.join(FIX, "astronaut_224.png"), optimize=True)
     v = Image.open(vtest).convert("RGB")  # 768x576 CCTV frame
-    v.save(os.path.join(FIX, "vtest_frame.jpg"), quality=85)
+    v.save(os.path.join(CLOUD_FIX, "vtest_frame.jpg"), quality=85)
     # Letterbox to 224x224 like MediaPipe's keep_aspect_ratio: 224x168 + 28 px black bars.
     scaled = v.resize((224, 168), Image.BILINEAR)
     box = Image.new("RGB", (224, 224))
@@ -125,7 +127,7 @@ def main() -> int:
         make_inputs(*args.make_inputs)
     for model, (path, kind) in MODELS.items():
         if not os.path.exists(path):
-            print(f"missing {path} (run cloud/scripts/convert-models.mjs first)", file=sys.stderr)
+            print(f"missing {path} (run tools/onnx-convert/scripts/convert-models.mjs first)", file=sys.stderr)
             return 1
         for image in IMAGES[kind]:
             x = load_input(image, kind)

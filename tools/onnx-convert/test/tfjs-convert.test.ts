@@ -18,14 +18,14 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { convertTfjs, decodeWeights, findHumanPackage, type TfjsModelJson } from '../src/inference/tfjs/index.js';
+import { convertTfjs, decodeWeights, findHumanPackage, type TfjsModelJson } from '../src/index.js';
 import { maxAbsDiff, type OutputRef } from './reference.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cloudDir = join(here, '..', '..');
-const fixtures = join(cloudDir, 'test', 'fixtures');
+const toolDir = join(here, '..', '..');
+const fixtures = join(toolDir, 'test', 'fixtures');
 
-const humanDir = () => findHumanPackage(cloudDir);
+const humanDir = () => findHumanPackage(toolDir);
 
 const shape = (dims: number[]) => ({ shape: { dim: dims.map((size) => ({ size: String(size) })) } });
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -114,7 +114,7 @@ const dir = humanDir();
 
 describe('CenterNet (@vladmandic/human) converted vs @tensorflow/tfjs', () => {
   test('outputs match the tfjs reference on vtest_512.png', async () => {
-    assert.ok(dir && existsSync(join(dir, 'models', 'centernet.json')), '@vladmandic/human is a dependency of @frameline/cloud: run npm ci');
+    assert.ok(dir && existsSync(join(dir, 'models', 'centernet.json')), '@vladmandic/human is a dependency of @frameline/onnx-convert: run npm ci');
     const jsonPath = join(dir, 'models', 'centernet.json');
     const model = JSON.parse(readFileSync(jsonPath, 'utf8')) as TfjsModelJson;
     const bin = Buffer.concat(model.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dirname(jsonPath), p)))));

@@ -4,7 +4,7 @@
  * BlazePose model from @mediapipe/pose is converted in memory, run with
  * onnxruntime-node on real images, and compared with the outputs the official
  * LiteRT interpreter produced for the same input tensors
- * (cloud/scripts/reference_outputs.py → fixtures/ref_*.json).
+ * (tools/onnx-convert/scripts/reference_outputs.py → fixtures/ref_*.json).
  *
  * The input PNGs are exactly the model input size, so both sides decode the
  * same RGB bytes losslessly and apply the same float32 normalisation.
@@ -17,14 +17,14 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { convertTflite, extractPackedFile } from '../src/inference/tflite/index.js';
+import { convertTflite, extractPackedFile } from '../src/index.js';
 import { maxAbsDiff, type OutputRef } from './reference.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-// Compiled to cloud/dist/test; fixtures stay in the source tree.
-const cloudDir = join(here, '..', '..');
-const fixtures = join(cloudDir, 'test', 'fixtures');
-const poseDir = dirname(createRequire(join(cloudDir, 'package.json')).resolve('@mediapipe/pose/package.json'));
+// Compiled to tools/onnx-convert/dist/test; fixtures stay in the source tree.
+const toolDir = join(here, '..', '..');
+const fixtures = join(toolDir, 'test', 'fixtures');
+const poseDir = dirname(createRequire(join(toolDir, 'package.json')).resolve('@mediapipe/pose/package.json'));
 
 type Kind = 'detector' | 'landmark';
 

@@ -83,7 +83,7 @@ export class ProtoWriter {
 }
 
 /** onnx.TensorProto.DataType */
-export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
 
 export type AttrValue = number | string | number[] | { floats: number[] } | { float: number };
 

@@ -1,20 +1,15 @@
 /**
- * TensorFlow.js graph model → ONNX conversion (the project's own converter;
- * the ONNX protobuf is written by ../tflite/onnx-proto.ts).
- *
- * Same layout strategy as the TFLite converter: the ONNX model keeps the TF
- * external interface (NHWC inputs, output names and shapes of the GraphDef),
- * while 4-D float activations inside are NCHW for ONNX Conv/Pool/Resize.
- * Each TF tensor may exist in both layouts; a Transpose is inserted lazily
- * when a consumer needs the other one. Shapes are inferred statically from
+ * TensorFlow.js graph model → ONNX conversion (the project's own converter).
+ * The layout strategy (NHWC outside, NCHW inside, lazy Transposes) is
+ * OnnxGraphBuilder's, shared with the TFLite converter; tensors are keyed by
+ * their TF reference "node:k". Shapes are inferred statically from
  * the Placeholder shape, so the graph must have a fully known input shape.
  * Only the ops listed in `convertNode` are supported; anything else fails
  * with an error that names the op and the node.
  */
-import { type Const, transposeConst } from '../tflite/constants.js';
-import { type AttrValue, DataType, encodeModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from '../tflite/onnx-proto.js';
-import { OnnxGraphBuilder } from '../tflite/onnx-graph.js';
-import { TensorType } from '../tflite/schema.js';
+import { type AttrValue, DataType, encodeModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from '../onnx/onnx-proto.js';
+import { type ConstUse, type Layout, OnnxGraphBuilder, onnxAxis, onnxPads, samePads, TO_NCHW } from '../onnx/onnx-graph.js';
+import { type Const, transposeConst } from '../onnx/tensor.js';
 import {
   attrBool,
   attrFloat,
@@ -39,12 +34,7 @@ export interface TfjsConvertOptions {
 }
 
 const OPSET = 13;
-const TO_NCHW = [0, 3, 1, 2];
-const TO_NHWC = [0, 2, 3, 1];
-
-type Layout = 'native' | 'nchw';
-/** Element types, as ONNX DataType codes (plus BOOL). */
-const BOOL = 9;
+const BOOL = DataType.BOOL;
 
 interface Info {
   shape: number[];
@@ -97,11 +87,10 @@ function broadcastShapes(a: number[], b: number[]): number[] {
   return out;
 }
 
-class TfjsGraphConverter extends OnnxGraphBuilder {
+class TfjsGraphConverter extends OnnxGraphBuilder<string> {
   private byName = new Map<string, TfjsNode>();
   private info = new Map<string, Info>();
   private consts = new Map<string, Const>();
-  private values: Record<Layout, Map<string, string>> = { native: new Map(), nchw: new Map() };
   private readonly outputNames: string[];
 
   constructor(
@@ -189,54 +178,33 @@ class TfjsGraphConverter extends OnnxGraphBuilder {
     return Array.from(this.constOf(r, what).data, Number);
   }
 
-  private is4d(r: string): boolean {
-    return this.infoOf(r).shape.length === 4;
+  // ---------------------------------------------------------------- layouts (see OnnxGraphBuilder)
+
+  protected rankOf(r: string): number {
+    return this.infoOf(r).shape.length;
   }
 
-  private constInit(name: string, c: Const): string {
-    const dataType = c.type === TensorType.INT32 ? DataType.INT32 : c.type === TensorType.UINT8 ? BOOL : DataType.FLOAT;
-    return this.addInit(name, dataType, c.shape, new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength));
+  protected constantFor(r: string): Const | undefined {
+    return this.consts.get(r);
   }
 
-  // ---------------------------------------------------------------- layouts
-
-  private valueIn(r: string, layout: Layout): string {
-    const want: Layout = this.is4d(r) ? layout : 'native';
-    const have = this.values[want].get(r);
-    if (have) return have;
-    const c = this.consts.get(r);
-    if (c) return this.constInit(`${r}/${want}`, want === 'nchw' ? transposeConst(c, TO_NCHW) : c);
-    const other: Layout = want === 'nchw' ? 'native' : 'nchw';
-    const src = this.values[other].get(r);
-    if (!src) throw new Error(`tensor "${r}" is used before it is produced`);
-    const name = `${r}/${want}`;
-    this.emit('Transpose', [src], [name], { perm: want === 'nchw' ? TO_NCHW : TO_NHWC });
-    this.values[want].set(r, name);
-    return name;
+  protected label(r: string): string {
+    return r;
   }
 
-  private anyValue(r: string): { name: string; layout: Layout } {
-    const nchw = this.values.nchw.get(r);
-    if (nchw) return { name: nchw, layout: 'nchw' };
-    return { name: this.valueIn(r, 'native'), layout: 'native' };
+  protected valueName(r: string, layout: Layout): string {
+    return `${r}/${layout}`;
+  }
+
+  protected constName(r: string, use: ConstUse): string {
+    return use === 'broadcast' ? `${r}/bcast` : `${r}/${use}`;
   }
 
   /** Register output k of node n with its static shape and type; returns its ONNX name. */
   private out(n: TfjsNode, shape: number[], type: number, layout: Layout, k = 0): string {
     const r = `${n.name}:${k}`;
     this.info.set(r, { shape, type });
-    const want: Layout = shape.length === 4 ? layout : 'native';
-    const name = `${r}/${want}`;
-    this.values[want].set(r, name);
-    return name;
-  }
-
-  private broadcastNchw(r: string): string {
-    if (this.is4d(r)) return this.valueIn(r, 'nchw');
-    const c = this.consts.get(r);
-    if (!c) throw new Error(`elementwise op mixes a 4-D tensor with non-constant rank-${this.infoOf(r).shape.length} "${r}"`);
-    const shape4 = [...new Array<number>(4 - c.shape.length).fill(1), ...c.shape];
-    return this.constInit(`${r}/bcast`, transposeConst({ ...c, shape: shape4 }, TO_NCHW));
+    return this.produce(r, layout);
   }
 
   // ---------------------------------------------------------------- nodes
@@ -338,8 +306,7 @@ class TfjsGraphConverter extends OnnxGraphBuilder {
     if (!w) throw new Error(`Const "${n.name}" has no weight in the manifest`);
     const r = `${n.name}:0`;
     this.consts.set(r, w);
-    const type = w.type === TensorType.INT32 ? DataType.INT32 : w.type === TensorType.UINT8 ? BOOL : DataType.FLOAT;
-    this.info.set(r, { shape: w.shape, type });
+    this.info.set(r, { shape: w.shape, type: w.type });
   }
 
   private identity(n: TfjsNode): void {
@@ -357,18 +324,9 @@ class TfjsGraphConverter extends OnnxGraphBuilder {
   /** TF SAME: out = ceil(in/stride), extra padding at the end; VALID: none; EXPLICIT: from the attr. */
   private pads2d(n: TfjsNode, inH: number, inW: number, kH: number, kW: number, s: number[], d: number[]): { pads: number[]; outH: number; outW: number } {
     const padding = attrString(n, 'padding') ?? 'VALID';
+    if (padding === 'SAME') return { pads: samePads(inH, inW, kH, kW, s, d), outH: Math.ceil(inH / s[0]!), outW: Math.ceil(inW / s[1]!) };
     const ekH = (kH - 1) * d[0]! + 1;
     const ekW = (kW - 1) * d[1]! + 1;
-    if (padding === 'SAME') {
-      const total = (sz: number, k: number, st: number): number => Math.max((Math.ceil(sz / st) - 1) * st + k - sz, 0);
-      const tH = total(inH, ekH, s[0]!);
-      const tW = total(inW, ekW, s[1]!);
-      return {
-        pads: [Math.floor(tH / 2), Math.floor(tW / 2), tH - Math.floor(tH / 2), tW - Math.floor(tW / 2)],
-        outH: Math.ceil(inH / s[0]!),
-        outW: Math.ceil(inW / s[1]!),
-      };
-    }
     let pads = [0, 0, 0, 0];
     if (padding === 'EXPLICIT') {
       const e = attrInts(n, 'explicit_paddings') ?? [];
@@ -524,7 +482,7 @@ class TfjsGraphConverter extends OnnxGraphBuilder {
     const outShape = keep ? shape.map((d, k) => (axes.includes(k) ? 1 : d)) : shape.filter((_, k) => !axes.includes(k));
     if (rank === 4 && keep) {
       const y = this.out(n, outShape, DataType.FLOAT, 'nchw');
-      return this.emit('ReduceMean', [this.valueIn(x, 'nchw')], [y], { axes: axes.map((a) => TO_NCHW.indexOf(a)), keepdims: 1 });
+      return this.emit('ReduceMean', [this.valueIn(x, 'nchw')], [y], { axes: axes.map((a) => onnxAxis(a, 4)), keepdims: 1 });
     }
     const y = this.out(n, outShape, DataType.FLOAT, 'native');
     this.emit('ReduceMean', [this.valueIn(x, 'native')], [y], { axes, keepdims: keep ? 1 : 0 });
@@ -552,8 +510,7 @@ class TfjsGraphConverter extends OnnxGraphBuilder {
     shape[axis] = xs.reduce((s, r) => s + (this.infoOf(r).shape[axis] ?? 0), 0);
     const layout: Layout = rank === 4 ? 'nchw' : 'native';
     const inputs = xs.map((r) => this.valueIn(r, layout));
-    const onnxAxis = rank === 4 ? TO_NCHW.indexOf(axis) : axis;
-    this.emit('Concat', inputs, [this.out(n, shape, first.type, layout)], { axis: onnxAxis });
+    this.emit('Concat', inputs, [this.out(n, shape, first.type, layout)], { axis: onnxAxis(axis, rank) });
   }
 
   private reshape(n: TfjsNode): void {
@@ -582,8 +539,7 @@ class TfjsGraphConverter extends OnnxGraphBuilder {
     const inf = this.infoOf(x);
     const pairs = this.intsOf(this.in(n, 1), 'Pad paddings');
     const rank = inf.shape.length;
-    const order = rank === 4 ? TO_NCHW : [...Array(rank).keys()];
-    const pads = [...order.map((d) => pairs[2 * d]!), ...order.map((d) => pairs[2 * d + 1]!)];
+    const pads = onnxPads(pairs);
     const shape = inf.shape.map((d, k) => d + pairs[2 * k]! + pairs[2 * k + 1]!);
     const layout: Layout = rank === 4 ? 'nchw' : 'native';
     const xv = this.valueIn(x, layout);

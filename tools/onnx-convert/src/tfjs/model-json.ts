@@ -9,8 +9,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { type Const, halfToFloat, numel } from '../tflite/constants.js';
-import { TensorType } from '../tflite/schema.js';
+import { DataType } from '../onnx/onnx-proto.js';
+import { type Const, halfToFloat, numel } from '../onnx/tensor.js';
 
 export interface TfjsAttrValue {
   s?: string; // base64
@@ -94,11 +94,11 @@ function decodeWeight(w: TfjsWeightSpec, bytes: Uint8Array): Const {
   }
   switch (w.dtype) {
     case 'float32':
-      return { type: TensorType.FLOAT32, shape, data: new Float32Array(buf) };
+      return { type: DataType.FLOAT, shape, data: new Float32Array(buf) };
     case 'int32':
-      return { type: TensorType.INT32, shape, data: new Int32Array(buf) };
+      return { type: DataType.INT32, shape, data: new Int32Array(buf) };
     case 'bool':
-      return { type: TensorType.UINT8, shape, data: new Uint8Array(buf) };
+      return { type: DataType.BOOL, shape, data: new Uint8Array(buf) };
     default:
       throw new Error(`weight "${w.name}": unsupported dtype ${w.dtype}`);
   }
@@ -106,8 +106,8 @@ function decodeWeight(w: TfjsWeightSpec, bytes: Uint8Array): Const {
 
 /** A quantized weight whose original dtype is int32 is rounded back to integers. */
 function finish(w: TfjsWeightSpec, shape: number[], f: Float32Array): Const {
-  if (w.dtype === 'int32') return { type: TensorType.INT32, shape, data: Int32Array.from(f, (v) => Math.round(v)) };
-  return { type: TensorType.FLOAT32, shape, data: f };
+  if (w.dtype === 'int32') return { type: DataType.INT32, shape, data: Int32Array.from(f, (v) => Math.round(v)) };
+  return { type: DataType.FLOAT, shape, data: f };
 }
 
 /** Attribute helpers (GraphDef JSON encodes int64 as strings and strings as base64). */

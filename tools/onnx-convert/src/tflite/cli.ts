@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /// <reference types="node" />
 /**
- * Usage: node cloud/dist/src/inference/tflite/cli.js in.tflite out.onnx [--static-batch]
+ * Usage: node tools/onnx-convert/dist/src/tflite/cli.js in.tflite out.onnx [--static-batch]
  * Converts one TFLite model to ONNX with the project's own converter.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,22 +1,10 @@
 /**
- * Constant tensors evaluated at conversion time: decoding TFLite buffers,
- * DENSIFY (sparse → dense), DEQUANTIZE (fp16/int8 → fp32) and the layout
- * permutations the ONNX graph needs for weights.
+ * TFLite constant tensors evaluated at conversion time: decoding TFLite
+ * buffers, DENSIFY (sparse → dense) and DEQUANTIZE (fp16/int8 → fp32).
  */
+import { DataType } from '../onnx/onnx-proto.js';
+import { type Const, halfToFloat, makeLike, numel, stridesOf } from '../onnx/tensor.js';
 import { type Quantization, type Sparsity, type Tensor, TensorType } from './schema.js';
-
-export type ConstData = Float32Array | Int32Array | Uint16Array | Int8Array | Uint8Array;
-
-export interface Const {
-  /** TFLite TensorType code */
-  type: number;
-  shape: number[];
-  data: ConstData;
-}
-
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
 
 /** Copy the raw buffer first: TFLite data is not guaranteed to be aligned for typed-array views. */
 function aligned(raw: Uint8Array): ArrayBuffer {
@@ -32,49 +20,39 @@ export function decodeBuffer(t: Tensor, raw: Uint8Array): Const {
   const buf = aligned(raw);
   switch (t.type) {
     case TensorType.FLOAT32:
-      return { type: t.type, shape: t.shape, data: new Float32Array(buf) };
+      return { type: DataType.FLOAT, shape: t.shape, data: new Float32Array(buf) };
     case TensorType.INT32:
-      return { type: t.type, shape: t.shape, data: new Int32Array(buf) };
+      return { type: DataType.INT32, shape: t.shape, data: new Int32Array(buf) };
     case TensorType.FLOAT16:
-      return { type: t.type, shape: t.shape, data: new Uint16Array(buf) };
+      return { type: DataType.FLOAT16, shape: t.shape, data: new Uint16Array(buf) };
     case TensorType.INT8:
-      return { type: t.type, shape: t.shape, data: new Int8Array(buf) };
+      return { type: DataType.INT8, shape: t.shape, data: new Int8Array(buf) };
     case TensorType.UINT8:
-      return { type: t.type, shape: t.shape, data: new Uint8Array(buf) };
+      return { type: DataType.UINT8, shape: t.shape, data: new Uint8Array(buf) };
     case TensorType.INT64: {
       // Narrow to int32: int64 constants in these models are shapes/axes.
       const wide = new BigInt64Array(buf);
-      return { type: TensorType.INT32, shape: t.shape, data: Int32Array.from(wide, (v) => Number(v)) };
+      return { type: DataType.INT32, shape: t.shape, data: Int32Array.from(wide, (v) => Number(v)) };
     }
     default:
       throw new Error(`constant tensor "${t.name}" has unsupported TFLite type ${t.type}`);
   }
 }
 
-/** IEEE 754 half → single precision. */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24; // subnormal (or zero)
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
 /** DEQUANTIZE at conversion time: fp16 → fp32, or affine int8/uint8 → fp32. */
 export function dequantize(c: Const, q: Quantization | undefined, name: string): Const {
   const out = new Float32Array(c.data.length);
-  if (c.type === TensorType.FLOAT16) {
+  if (c.type === DataType.FLOAT16) {
     for (let i = 0; i < out.length; i++) out[i] = halfToFloat(c.data[i]!);
-  } else if (c.type === TensorType.INT8 || c.type === TensorType.UINT8) {
+  } else if (c.type === DataType.INT8 || c.type === DataType.UINT8) {
     if (!q) throw new Error(`DEQUANTIZE of "${name}": integer tensor without quantization parameters`);
     dequantizeAffine(c, q, out);
-  } else if (c.type === TensorType.FLOAT32) {
+  } else if (c.type === DataType.FLOAT) {
     out.set(c.data);
   } else {
     throw new Error(`DEQUANTIZE of "${name}": unsupported input type ${c.type}`);
   }
-  return { type: TensorType.FLOAT32, shape: c.shape, data: out };
+  return { type: DataType.FLOAT, shape: c.shape, data: out };
 }
 
 function dequantizeAffine(c: Const, q: Quantization, out: Float32Array): void {
@@ -133,36 +111,4 @@ export function densify(c: Const, sp: Sparsity, denseShape: number[]): Const {
   };
   walk(0, 0);
   return { type: c.type, shape: denseShape, data: out };
-}
-
-function makeLike(data: ConstData, n: number): ConstData {
-  const Ctor = data.constructor as new (n: number) => ConstData;
-  return new Ctor(n);
-}
-
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1]! * shape[i + 1]!;
-  return s;
-}
-
-/** out[...] = in[perm applied]: output dim i is input dim perm[i] (numpy.transpose semantics). */
-export function transposeConst(c: Const, perm: readonly number[]): Const {
-  const inShape = c.shape;
-  const outShape = perm.map((p) => inShape[p]!);
-  const inStrides = stridesOf(inShape);
-  const permStrides = perm.map((p) => inStrides[p]!);
-  const out = makeLike(c.data, c.data.length);
-  const idx = new Array<number>(outShape.length).fill(0);
-  for (let o = 0; o < out.length; o++) {
-    let src = 0;
-    for (let d = 0; d < idx.length; d++) src += idx[d]! * permStrides[d]!;
-    out[o] = c.data[src]!;
-    // increment the multi-index (row-major over the output shape)
-    for (let d = idx.length - 1; d >= 0; d--) {
-      if (++idx[d]! < outShape[d]!) break;
-      idx[d] = 0;
-    }
-  }
-  return { type: c.type, shape: outShape, data: out };
 }

@@ -1,26 +1,13 @@
 /**
- * TFLite → ONNX graph conversion.
- *
- * Layout strategy: the ONNX model keeps TFLite's external interface (NHWC
- * inputs, identical output shapes and names) while 4-D activations inside
- * are kept NCHW, which is what ONNX Conv/Pool/Resize/DepthToSpace expect.
- * Every TFLite tensor may exist as up to two ONNX values, one per layout;
- * a Transpose is inserted lazily the first time a consumer needs the other
- * one (graph inputs, RESHAPE and graph outputs are the usual NHWC points).
- * Constant tensors (weights, fp16 DEQUANTIZE, DENSIFY) are evaluated at
- * conversion time and emitted as initializers already in the layout the
- * consuming op needs.
+ * TFLite → ONNX graph conversion. The layout strategy (NHWC outside, NCHW
+ * inside, lazy Transposes) is OnnxGraphBuilder's; graph inputs, RESHAPE and
+ * graph outputs are the usual NHWC points. Constant tensors (weights, fp16
+ * DEQUANTIZE, DENSIFY) are evaluated at conversion time.
  */
-import { type Const, decodeBuffer, densify, dequantize, numel, transposeConst } from './constants.js';
-import {
-  type AttrValue,
-  DataType,
-  encodeModel,
-  type OnnxNode,
-  type OnnxTensor,
-  type OnnxValueInfo,
-} from './onnx-proto.js';
-import { OnnxGraphBuilder } from './onnx-graph.js';
+import { decodeBuffer, densify, dequantize } from './constants.js';
+import { type AttrValue, DataType, encodeModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from '../onnx/onnx-proto.js';
+import { type ConstUse, type Layout, OnnxGraphBuilder, onnxAxis, onnxPads, samePads, TO_NCHW } from '../onnx/onnx-graph.js';
+import { type Const, numel, transposeConst } from '../onnx/tensor.js';
 import { Activation, type Model, Op, opName, type Operator, Padding, parseModel, type SubGraph, type Tensor, TensorType } from './schema.js';
 import type { FbTable } from './flatbuffers.js';
 
@@ -36,8 +23,6 @@ export interface ConvertOptions {
 }
 
 const OPSET = 13;
-const TO_NCHW = [0, 3, 1, 2];
-const TO_NHWC = [0, 2, 3, 1];
 
 export function convertTflite(buf: Uint8Array, options: ConvertOptions = {}): Uint8Array {
   const model = parseModel(buf);
@@ -61,13 +46,9 @@ interface ConvertedGraph {
   outputs: OnnxValueInfo[];
 }
 
-type Layout = 'native' | 'nchw';
-
-class GraphConverter extends OnnxGraphBuilder {
+class GraphConverter extends OnnxGraphBuilder<number> {
   /** tensor index → constant value (from buffers or folded ops) */
   private consts = new Map<number, Const>();
-  /** tensor index → ONNX value name, per layout */
-  private values: Record<Layout, Map<number, string>> = { native: new Map(), nchw: new Map() };
 
   constructor(
     private readonly model: Model,
@@ -114,82 +95,39 @@ class GraphConverter extends OnnxGraphBuilder {
 
   private floatConst(i: number, what: string): Const {
     const c = this.constOf(i, what);
-    if (c.type === TensorType.FLOAT32) return c;
+    if (c.type === DataType.FLOAT) return c;
     // Weights may be stored as fp16 without an explicit DEQUANTIZE op.
     return dequantize(c, this.tensor(i).quantization, this.tensor(i).name);
   }
 
   private intConst(i: number, what: string): number[] {
     const c = this.constOf(i, what);
-    if (c.type !== TensorType.INT32) throw new Error(`${what}: tensor "${this.tensor(i).name}" must be int32`);
+    if (c.type !== DataType.INT32) throw new Error(`${what}: tensor "${this.tensor(i).name}" must be int32`);
     return Array.from(c.data);
   }
 
-  // ---------------------------------------------------------------- naming & emission
+  // ---------------------------------------------------------------- layouts (see OnnxGraphBuilder)
 
-  private constInit(name: string, c: Const): string {
-    const dataType = onnxTypeOf(c.type);
-    const raw = new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength);
-    return this.addInit(name, dataType, c.shape, raw);
+  protected rankOf(i: number): number {
+    return this.shape(i).length;
   }
 
-  // ---------------------------------------------------------------- layouts
-
-  private is4d(i: number): boolean {
-    return this.shape(i).length === 4;
-  }
-
-  /** The ONNX value for tensor i in the requested layout, transposing lazily. */
-  private valueIn(i: number, layout: Layout): string {
-    // Below rank 4 the two layouts are the same thing.
-    const want: Layout = this.is4d(i) ? layout : 'native';
-    const have = this.values[want].get(i);
-    if (have) return have;
+  protected constantFor(i: number, use: ConstUse): Const | undefined {
     const c = this.consts.get(i);
-    if (c) {
-      const data = want === 'nchw' ? transposeConst(this.floatOrRaw(i, c), TO_NCHW) : c;
-      return this.constInit(`c${i}_${want}`, data);
-    }
-    const other: Layout = want === 'nchw' ? 'native' : 'nchw';
-    const src = this.values[other].get(i);
-    if (!src) throw new Error(`tensor "${this.tensor(i).name}" is used before it is produced`);
-    const name = `t${i}_${want}`;
-    this.emit('Transpose', [src], [name], { perm: want === 'nchw' ? TO_NCHW : TO_NHWC });
-    this.values[want].set(i, name);
-    return name;
+    // Transposed copies are made from float data: fp16 weights are widened first.
+    return c && use !== 'native' && c.type === DataType.FLOAT16 ? this.floatConst(i, 'constant') : c;
   }
 
-  private floatOrRaw(i: number, c: Const): Const {
-    return c.type === TensorType.FLOAT16 ? this.floatConst(i, 'constant') : c;
+  protected label(i: number): string {
+    return this.tensor(i).name;
   }
 
-  /** Any existing value for i, preferring NCHW, so layout-agnostic ops add no Transpose. */
-  private anyValue(i: number): { name: string; layout: Layout } {
-    const nchw = this.values.nchw.get(i);
-    if (nchw) return { name: nchw, layout: 'nchw' };
-    return { name: this.valueIn(i, 'native'), layout: 'native' };
+  protected valueName(i: number, layout: Layout, madeBy: 'op' | 'transpose'): string {
+    return madeBy === 'op' && layout === 'native' ? `t${i}` : `t${i}_${layout}`;
   }
 
-  /** Name for op output i in a layout, registering it. */
-  private out(i: number, layout: Layout): string {
-    const want: Layout = this.is4d(i) ? layout : 'native';
-    const name = want === 'nchw' ? `t${i}_nchw` : `t${i}`;
-    this.values[want].set(i, name);
-    return name;
-  }
-
-  /**
-   * Operand of an elementwise op whose output is NCHW 4-D. Constants of lower
-   * rank broadcast against NHWC from the right (e.g. per-channel [C]); they
-   * are padded to rank 4 and permuted so they broadcast the same way in NCHW.
-   */
-  private broadcastNchw(i: number): string {
-    if (this.is4d(i)) return this.valueIn(i, 'nchw');
-    const c = this.consts.get(i);
-    if (!c) throw new Error(`elementwise op mixes a 4-D tensor with non-constant rank-${this.shape(i).length} "${this.tensor(i).name}"`);
-    const fc = this.floatOrRaw(i, c);
-    const shape4 = [...new Array<number>(4 - fc.shape.length).fill(1), ...fc.shape];
-    return this.constInit(`c${i}_bcast`, transposeConst({ ...fc, shape: shape4 }, TO_NCHW));
+  protected constName(i: number, use: ConstUse): string {
+    return use === 'broadcast' ? `c${i}_bcast` : `c${i}_${use}`;
   }
 
   // ---------------------------------------------------------------- graph I/O
@@ -303,21 +241,12 @@ class GraphConverter extends OnnxGraphBuilder {
     }
   }
 
-  /**
-   * TFLite SAME padding: output = ceil(in / stride); the total padding is
-   * split with the extra pixel at the end (bottom/right), like TensorFlow.
-   */
+  /** TFLite SAME or VALID padding of a conv/pool window, as ONNX pads. */
   private pads2d(inH: number, inW: number, kH: number, kW: number, o: FbTable | undefined, ids: PoolIds): number[] {
     if ((o?.i8(ids.padding) ?? Padding.SAME) === Padding.VALID) return [0, 0, 0, 0];
-    const sH = o?.i32(ids.strideH, 1) ?? 1;
-    const sW = o?.i32(ids.strideW, 1) ?? 1;
-    const dH = ids.dilH === undefined ? 1 : (o?.i32(ids.dilH, 1) ?? 1);
-    const dW = ids.dilW === undefined ? 1 : (o?.i32(ids.dilW, 1) ?? 1);
-    const total = (n: number, k: number, s: number, d: number): number =>
-      Math.max((Math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0);
-    const tH = total(inH, kH, sH, dH);
-    const tW = total(inW, kW, sW, dW);
-    return [Math.floor(tH / 2), Math.floor(tW / 2), tH - Math.floor(tH / 2), tW - Math.floor(tW / 2)];
+    const strides = [o?.i32(ids.strideH, 1) ?? 1, o?.i32(ids.strideW, 1) ?? 1];
+    const dilations = [ids.dilH === undefined ? 1 : (o?.i32(ids.dilH, 1) ?? 1), ids.dilW === undefined ? 1 : (o?.i32(ids.dilW, 1) ?? 1)];
+    return samePads(inH, inW, kH, kW, strides, dilations);
   }
 
   private conv(op: Operator, depthwise: boolean, o: FbTable | undefined): void {
@@ -342,7 +271,7 @@ class GraphConverter extends OnnxGraphBuilder {
       pads: this.pads2d(inH, inW, kH, kW, o, ids),
       group: depthwise ? inC : 1,
     };
-    const y = this.out(this.out0(op), 'nchw');
+    const y = this.produce(this.out0(op), 'nchw');
     this.withActivation(o?.i8(ids.act) ?? 0, y, (dst) => this.emit('Conv', inputs, [dst], attrs));
   }
 
@@ -360,7 +289,7 @@ class GraphConverter extends OnnxGraphBuilder {
     };
     // TFLite averages only over valid (unpadded) pixels: ONNX count_include_pad=0, the default.
     const xv = this.valueIn(x, 'nchw');
-    const y = this.out(this.out0(op), 'nchw');
+    const y = this.produce(this.out0(op), 'nchw');
     this.withActivation(o?.i8(5) ?? 0, y, (dst) => this.emit(onnxOp, [xv], [dst], attrs));
   }
 
@@ -377,13 +306,13 @@ class GraphConverter extends OnnxGraphBuilder {
       inputs = [this.valueIn(a, 'native'), this.valueIn(b, 'native')];
       layout = 'native';
     }
-    const y = this.out(yIdx, layout);
+    const y = this.produce(yIdx, layout);
     this.withActivation(act, y, (dst) => this.emit(onnxOp, inputs, [dst]));
   }
 
   private unary(op: Operator, onnxOp: string): void {
     const x = this.anyValue(this.in0(op));
-    this.emit(onnxOp, [x.name], [this.out(this.out0(op), x.layout)]);
+    this.emit(onnxOp, [x.name], [this.produce(this.out0(op), x.layout)]);
   }
 
   /** x * relu6(x + 3) / 6, via HardSigmoid because HardSwish needs opset 14. */
@@ -391,24 +320,21 @@ class GraphConverter extends OnnxGraphBuilder {
     const x = this.anyValue(this.in0(op));
     const gate = this.fresh('hsig');
     this.emit('HardSigmoid', [x.name], [gate], { alpha: { float: 1 / 6 }, beta: { float: 0.5 } });
-    this.emit('Mul', [x.name, gate], [this.out(this.out0(op), x.layout)]);
+    this.emit('Mul', [x.name, gate], [this.produce(this.out0(op), x.layout)]);
   }
 
   private clip(op: Operator, lo: number, hi: number): void {
     const x = this.anyValue(this.in0(op));
-    this.emit('Clip', [x.name, this.scalar(lo), this.scalar(hi)], [this.out(this.out0(op), x.layout)]);
+    this.emit('Clip', [x.name, this.scalar(lo), this.scalar(hi)], [this.produce(this.out0(op), x.layout)]);
   }
 
   private pad(op: Operator): void {
     const [x, p] = op.inputs;
     if (x === undefined || p === undefined) throw new Error('PAD: needs paddings');
     const pairs = this.intConst(p, 'PAD paddings'); // [rank, 2] as (before, after) per NHWC dim
-    const rank = pairs.length / 2;
-    const order = rank === 4 ? TO_NCHW : [...Array(rank).keys()];
-    const pads = [...order.map((d) => pairs[2 * d]!), ...order.map((d) => pairs[2 * d + 1]!)];
-    const layout: Layout = rank === 4 ? 'nchw' : 'native';
+    const layout: Layout = pairs.length === 8 ? 'nchw' : 'native';
     const xv = this.valueIn(x, layout);
-    this.emit('Pad', [xv, this.int64Init('pads', pads)], [this.out(this.out0(op), layout)], { mode: 'constant' });
+    this.emit('Pad', [xv, this.int64Init('pads', onnxPads(pairs))], [this.produce(this.out0(op), layout)], { mode: 'constant' });
   }
 
   private reshape(op: Operator): void {
@@ -418,7 +344,7 @@ class GraphConverter extends OnnxGraphBuilder {
     // ONNX Reshape copies a 0 from the input's dim: keeps the batch symbolic.
     if (this.dynamicBatch && target.length > 0 && this.shape(x)[0] === target[0]) target[0] = 0;
     const xv = this.valueIn(x, 'native');
-    this.emit('Reshape', [xv, this.int64Init('shape', target)], [this.out(yIdx, 'native')]);
+    this.emit('Reshape', [xv, this.int64Init('shape', target)], [this.produce(yIdx, 'native')]);
   }
 
   private concat(op: Operator, o: FbTable | undefined): void {
@@ -427,12 +353,10 @@ class GraphConverter extends OnnxGraphBuilder {
     const rank = this.shape(yIdx).length;
     let axis = o?.i32(0) ?? 0;
     if (axis < 0) axis += rank;
-    const nchw = rank === 4;
-    const layout: Layout = nchw ? 'nchw' : 'native';
+    const layout: Layout = rank === 4 ? 'nchw' : 'native';
     const inputs = op.inputs.map((i) => this.valueIn(i, layout));
-    const onnxAxis = nchw ? TO_NCHW.indexOf(axis) : axis;
-    const y = this.out(yIdx, layout);
-    this.withActivation(o?.i8(1) ?? 0, y, (dst) => this.emit('Concat', inputs, [dst], { axis: onnxAxis }));
+    const y = this.produce(yIdx, layout);
+    this.withActivation(o?.i8(1) ?? 0, y, (dst) => this.emit('Concat', inputs, [dst], { axis: onnxAxis(axis, rank) }));
   }
 
   /** TF's channel order (block row, block col, channel) is ONNX DepthToSpace mode DCR. */
@@ -441,7 +365,7 @@ class GraphConverter extends OnnxGraphBuilder {
     if (blocksize < 1) throw new Error(`${onnxOp}: invalid block_size`);
     const xv = this.valueIn(this.in0(op), 'nchw');
     const attrs: Record<string, AttrValue> = onnxOp === 'DepthToSpace' ? { blocksize, mode: 'DCR' } : { blocksize };
-    this.emit(onnxOp, [xv], [this.out(this.out0(op), 'nchw')], attrs);
+    this.emit(onnxOp, [xv], [this.produce(this.out0(op), 'nchw')], attrs);
   }
 
   private resize(op: Operator, mode: 'linear' | 'nearest', o: FbTable | undefined): void {
@@ -453,7 +377,7 @@ class GraphConverter extends OnnxGraphBuilder {
     const yIdx = this.out0(op);
     const [n = 1, inH = 1, inW = 1, c = 1] = this.shape(x);
     const [, outH = 1, outW = 1] = this.shape(yIdx);
-    this.emitTfResize(this.valueIn(x, 'nchw'), this.out(yIdx, 'nchw'), [n, c, inH, inW], [outH, outW], mode, alignCorners, halfPixel);
+    this.emitTfResize(this.valueIn(x, 'nchw'), this.produce(yIdx, 'nchw'), [n, c, inH, inW], [outH, outW], mode, alignCorners, halfPixel);
   }
 
   private softmax(op: Operator, o: FbTable | undefined): void {
@@ -461,7 +385,7 @@ class GraphConverter extends OnnxGraphBuilder {
     if (beta !== 1) throw new Error('SOFTMAX with beta != 1 is not supported');
     const x = this.anyValue(this.in0(op));
     const axis = x.layout === 'nchw' ? 1 : -1; // TFLite softmax is over the last (channel) axis
-    this.emit('Softmax', [x.name], [this.out(this.out0(op), x.layout)], { axis });
+    this.emit('Softmax', [x.name], [this.produce(this.out0(op), x.layout)], { axis });
   }
 
   private fullyConnected(op: Operator, o: FbTable | undefined): void {
@@ -476,7 +400,7 @@ class GraphConverter extends OnnxGraphBuilder {
     if (b !== undefined && b >= 0) inputs.push(this.constInit(`c${b}_b`, this.floatConst(b, 'FULLY_CONNECTED bias')));
     const yIdx = this.out0(op);
     if (this.shape(yIdx).length !== 2) throw new Error('FULLY_CONNECTED with keep_num_dims is not supported');
-    const y = this.out(yIdx, 'native');
+    const y = this.produce(yIdx, 'native');
     this.withActivation(o?.i8(0) ?? 0, y, (dst) => this.emit('Gemm', inputs, [dst], { transB: 1 }));
   }
 
@@ -490,7 +414,7 @@ class GraphConverter extends OnnxGraphBuilder {
     }
     if (this.tensor(x).type !== TensorType.FLOAT16) throw new Error('DEQUANTIZE of a non-constant integer tensor is not supported');
     const xv = this.anyValue(x);
-    this.emit('Cast', [xv.name], [this.out(yIdx, xv.layout)], { to: DataType.FLOAT });
+    this.emit('Cast', [xv.name], [this.produce(yIdx, xv.layout)], { to: DataType.FLOAT });
   }
 
   private densifyOp(op: Operator): void {
