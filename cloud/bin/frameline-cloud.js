@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { main } from '../dist/src/cli/main.js';
 
-main().catch((err) => {
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
   process.stderr.write(`frameline-cloud: ${err?.stack ?? err}\n`);
-  process.exit(1);
-});
+  process.exitCode = 1;
+}

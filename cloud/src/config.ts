@@ -4,7 +4,7 @@
 import convict from 'convict';
 import { ConfigError, TOPICS, loadConfig, type LoadOptions, type Secret, type SecurityProtocol, type CameraFrom } from '@frameline/shared';
 
-export type ModelKind = 'blazepose' | 'onnx-keypoints' | 'slow-test';
+export type ModelKind = 'blazepose' | 'onnx-keypoints';
 
 /** Serialisable model options: each inference worker builds its own model from these. */
 export interface ModelOptions {
@@ -17,8 +17,6 @@ export interface ModelOptions {
   maxPersons: number;
   threads: number;
   provider: 'cpu' | 'cuda';
-  slowTestMs: number;
-  slowTestBatchable: boolean;
   /** onnx-keypoints only: the model's input and output description (see config/cloud.example.json). */
   input: Record<string, unknown>;
   decode: Record<string, unknown>;
@@ -101,7 +99,7 @@ export const cloudSchema = {
     workers: key('scheduler.workers', 'Inference worker threads; 0: one per core.', 'nat', 0),
   },
   model: {
-    kind: key('model.kind', 'blazepose | onnx-keypoints | slow-test (decodes, then busy-computes slowTestMs per frame; for tests).', ['blazepose', 'onnx-keypoints', 'slow-test'], 'blazepose' as ModelKind),
+    kind: key('model.kind', 'blazepose | onnx-keypoints.', ['blazepose', 'onnx-keypoints'], 'blazepose' as ModelKind),
     variant: key('model.variant', 'BlazePose landmark variant: lite | full | heavy.', ['lite', 'full', 'heavy'], 'full'),
     path: key('model.path', 'ONNX file for onnx-keypoints (or a converted-model directory); empty: the built-in default.', String, ''),
     detector: key('model.detector', 'multi (top-down for security cameras: tiled BlazePose person detector, then landmarks per person) | objects (CenterNet COCO person boxes instead: faster, finds smaller people; weights without an upstream license, see cloud/models/README.md) | single (one person filling the frame).', ['single', 'multi', 'objects'], 'multi'),
@@ -110,8 +108,6 @@ export const cloudSchema = {
     maxPersons: key('model.maxPersons', 'Most persons per frame (multi detector).', 'nat', 8),
     threads: key('model.threads', 'onnxruntime intra-op threads per worker.', 'nat', 1),
     provider: key('model.provider', 'onnxruntime execution provider: cpu | cuda.', ['cpu', 'cuda'], 'cpu'),
-    slowTestMs: key('model.slowTestMs', 'slow-test only: compute time per frame.', 'duration', 200),
-    slowTestBatchable: key('model.slowTestBatchable', 'slow-test only: report the model as batchable.', Boolean, true),
     input: key('model.input', 'onnx-keypoints only: { width, height, layout: NHWC|NCHW, normalisation: { scale, offset }, resize: letterbox|stretch }.', Object, {}),
     decode: key('model.decode', 'onnx-keypoints only: { kind: "movenet-singlepose", output?, keypointNames?, minScore? }.', Object, {}),
   },

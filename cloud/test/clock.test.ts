@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
 import { sharedBroker } from '@frameline/shared/testing';
 import { createCameraClocks } from '../src/ingest/clock.js';
-import { testCloudConfig } from './support.js';
+import { FAST_TEST_MODEL, testCloudConfig } from './support.js';
 import { createCloudService, type InferenceRecord } from '../src/service.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
@@ -27,7 +27,7 @@ test('clock offsets: network delay is left alone, a clock off by seconds is esti
 test('frames of a camera whose clock is 15 s behind are inferred, not all skipped as too old', async (t) => {
   const broker = await sharedBroker();
   const topics = await broker.topics('clock');
-  const service = createCloudService(testCloudConfig(broker, topics, { scheduler: { workers: 1, maxLagMs: '1s' } }), { logger });
+  const service = createCloudService(testCloudConfig(broker, topics, { scheduler: { workers: 1, maxLagMs: '1s' } }), { logger, model: FAST_TEST_MODEL });
   const results: InferenceRecord[] = [];
   service.onResult((r) => void results.push(r));
   await service.start();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { schemaLeaves } from '@frameline/shared';
 import { cloudSchema, loadCloudConfig } from '../src/config.js';
-import { poseModelOptions } from '../src/scheduler/model.js';
+import { poseModelOptions } from '../src/inference/pool/model.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../config/cloud.example.json', import.meta.url));
 

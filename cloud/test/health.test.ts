@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
 import { sharedBroker } from '@frameline/shared/testing';
 import { testCloudConfig } from './support.js';
+import { slowModel } from './slow-model.js';
 import { createCloudService } from '../src/service.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
@@ -25,12 +26,11 @@ test('a wedged model turns /healthz to 503 with the reason, and /metrics shows l
   const broker = await sharedBroker();
   const topics = await broker.topics('health');
   const config = testCloudConfig(broker, topics, {
-    // A model that takes a minute per frame: the worker is stuck for the whole test.
-    model: { kind: 'slow-test', slowTestMs: '60s' },
     scheduler: { workers: 1, maxLagMs: '2m' },
     health: { stallAfter: '2s' },
   });
-  const service = createCloudService(config, { logger });
+  // A model that takes a minute per frame: the worker is stuck for the whole test.
+  const service = createCloudService(config, { logger, model: slowModel({ msPerFrame: 60_000 }) });
   await service.start();
   t.after(() => service.stop());
   const { port } = service.http.address()!;

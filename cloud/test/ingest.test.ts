@@ -15,7 +15,9 @@ import type { Producer } from 'kafkajs';
 import { createKafka, createLogger, encodeFrame, partitionFor, H, type TopicSet } from '@frameline/shared';
 import { sharedBroker, type TestBroker } from '@frameline/shared/testing';
 import type { CloudConfig } from '../src/config.js';
-import { testCloudConfig, type Tree } from './support.js';
+import { FAST_TEST_MODEL, testCloudConfig, type Tree } from './support.js';
+import { slowModel } from './slow-model.js';
+import type { ModelSpec } from '../src/inference/pool/protocol.js';
 import { createCloudService, type CloudService, type InferenceRecord } from '../src/service.js';
 import { createOffsetTracker } from '../src/ingest/offsets.js';
 import { createWindows } from '../src/ingest/window.js';
@@ -76,8 +78,8 @@ function frameMessage(camera: string, run: string, seq: number, jpeg: Buffer, ca
   return { ...encodeFrame({ camera, run, seq, capturedAt, width: 160, height: 120, jpeg }), partition: partitionFor(camera, 3, 'key') };
 }
 
-async function withService<T>(config: CloudConfig, body: (s: CloudService, results: InferenceRecord[]) => Promise<T>): Promise<T> {
-  const service = createCloudService(config, { logger });
+async function withService<T>(config: CloudConfig, body: (s: CloudService, results: InferenceRecord[]) => Promise<T>, model: ModelSpec = FAST_TEST_MODEL): Promise<T> {
+  const service = createCloudService(config, { logger, model });
   const results: InferenceRecord[] = [];
   service.onResult((r) => void results.push(r));
   await service.start();
@@ -192,7 +194,7 @@ test('backfill frames are all inferred in order, marked late, with only the capa
   const hourAgo = Date.now() - 3_600_000;
   const backlog = Array.from({ length: 12 }, (_, seq) => frameMessage(camera, spooled, seq, images[seq % images.length]!, hourAgo + seq * 100));
   await producer.send({ topic: topics.backfill, acks: -1, messages: backlog });
-  const config = cloudConfig(topics, { model: { slowTestMs: 100 }, scheduler: { maxLagMs: '1s', maxBatch: 2 }, ingest: { backfillQueue: 4 } });
+  const config = cloudConfig(topics, { scheduler: { maxLagMs: '1s', maxBatch: 2 }, ingest: { backfillQueue: 4 } });
   await withService(config, async (service, results) => {
     const live = randomUUID();
     for (let seq = 0; seq < 16; seq++) {
@@ -209,5 +211,5 @@ test('backfill frames are all inferred in order, marked late, with only the capa
     assert.equal(service.counts().skipped['too-old'], 0);
     const firstLate = results.findIndex((r) => r.late);
     assert.ok(results.slice(firstLate).some((r) => !r.late) && late.length > 0, 'backfill interleaved with live results');
-  });
+  }, slowModel({ msPerFrame: 100 }));
 });

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
 import { sharedBroker } from '@frameline/shared/testing';
 import { createCloudService, type InferenceRecord } from '../src/service.js';
-import { testCloudConfig } from './support.js';
+import { FAST_TEST_MODEL, testCloudConfig } from './support.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -20,8 +20,8 @@ test('a second instance joins and the first leaves mid-stream: work moves, offse
   const groupId = `frameline-test-${randomUUID().slice(0, 8)}`;
   const config = () => testCloudConfig(broker, topics, { kafka: { groupId }, ingest: { commitInterval: '500ms' } });
   const results = { a: [] as InferenceRecord[], b: [] as InferenceRecord[] };
-  const a = createCloudService(config(), { logger });
-  const b = createCloudService(config(), { logger });
+  const a = createCloudService(config(), { logger, model: FAST_TEST_MODEL });
+  const b = createCloudService(config(), { logger, model: FAST_TEST_MODEL });
   a.onResult((r) => void results.a.push(r));
   b.onResult((r) => void results.b.push(r));
 

@@ -10,6 +10,7 @@ import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline
 import { sharedBroker } from '@frameline/shared/testing';
 import { loadCloudConfig } from '../src/config.js';
 import { createCloudService, type InferenceRecord } from '../src/service.js';
+import { slowModel } from './slow-model.js';
 
 const SECONDS = Number(process.env.FRAMELINE_LAG_TEST_SECONDS ?? 120);
 const FPS = 15;
@@ -43,7 +44,6 @@ test(`a 200 ms/frame model fed ${CAMERAS.length} cameras at ${FPS} fps for ${SEC
       kafka: { brokers: p['bootstrap.internal'], username: p['sasl.cloud.username'], passwordFile: p['sasl.cloud.password.file'], groupId: `frameline-test-${randomUUID().slice(0, 8)}`, sessionTimeout: '6s' },
       topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq },
       http: { listen: '127.0.0.1:0' },
-      model: { kind: 'slow-test', slowTestMs: 200 },
       scheduler: { workers: 1, maxBatch: 3, maxLagMs: MAX_LAG_MS },
       log: { level: 'error' },
     },
@@ -51,7 +51,7 @@ test(`a 200 ms/frame model fed ${CAMERAS.length} cameras at ${FPS} fps for ${SEC
   const jpegs = await makeJpegs(30);
   const producer = createKafka(broker.connection('agent', 'external'), logger).producer();
   await producer.connect();
-  const service = createCloudService(config, { logger });
+  const service = createCloudService(config, { logger, model: slowModel({ msPerFrame: 200 }) });
   const results: InferenceRecord[] = [];
   let maxAge = 0;
   let maxEndToEnd = 0;

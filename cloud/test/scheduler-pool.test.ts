@@ -4,14 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { createLogger } from '@frameline/shared';
-import { loadCloudConfig } from '../src/config.js';
-import { createWorkerPool } from '../src/scheduler/pool.js';
+import { createWorkerPool } from '../src/inference/pool/pool.js';
+import { slowModel } from './slow-model.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
 
 test('a batch past batchTimeoutMs terminates its worker; the replacement serves the next batch', { timeout: 60_000 }, async (t) => {
-  const config = loadCloudConfig({ env: {}, overrides: { kafka: { security: 'plaintext' }, model: { kind: 'slow-test', slowTestMs: '20s', slowTestBatchable: false } } });
-  const pool = createWorkerPool({ size: 1, model: config.model, logLevel: 'error', logger, batchTimeoutMs: 1500 });
+  const pool = createWorkerPool({ size: 1, model: slowModel({ msPerFrame: 20_000, batchable: false }), logLevel: 'error', logger, batchTimeoutMs: 1500 });
   t.after(() => pool.close());
   await pool.start();
   const jpeg = await sharp({ create: { width: 32, height: 24, channels: 3, background: '#123456' } }).jpeg().toBuffer();

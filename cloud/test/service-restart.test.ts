@@ -1,7 +1,8 @@
 // Offsets are committed only after results are published: a service killed
 // (SIGKILL, no chance to clean up) while a frame is being inferred leaves that
 // frame's offset uncommitted, and the next instance infers and publishes it.
-// Runs the real CLI (bin/frameline-cloud.js run --config FILE) as a child.
+// Runs the real CLI's main() as a child (slow-cloud.ts: frameline-cloud run
+// --config FILE with the slow test model given to its workers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,13 +11,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
-import { REPO_ROOT, sharedBroker } from '@frameline/shared/testing';
+import { sharedBroker } from '@frameline/shared/testing';
 import type { InferenceRecord } from '../src/service.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
-const BIN = join(REPO_ROOT, 'cloud/bin/frameline-cloud.js');
+const BIN = fileURLToPath(new URL('./slow-cloud.js', import.meta.url));
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -57,12 +59,11 @@ test('a frame in inference when the service is killed is not committed, and the 
     topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq },
     ingest: { commitInterval: '200ms' },
     scheduler: { workers: 1, maxLagMs: '120s' },
-    model: { kind: 'slow-test', slowTestMs: '1500ms' },
     http: { listen: `127.0.0.1:${port}` },
     log: { level: 'warn' },
   }));
   const start = (): ChildProcess => {
-    const child = spawn(process.execPath, [BIN, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [BIN, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SLOW_MODEL_MS: '1500' } });
     return child;
   };
 

@@ -1,9 +1,13 @@
 // Shared by the cloud's broker tests: a config for a service under test on
-// the shared broker, with a fresh consumer group and the fast test model.
+// the shared broker with a fresh consumer group, and the fast test model.
 import { randomUUID } from 'node:crypto';
 import type { TopicSet } from '@frameline/shared';
 import type { TestBroker } from '@frameline/shared/testing';
 import { loadCloudConfig, type CloudConfig } from '../src/config.js';
+import { slowModel } from './slow-model.js';
+
+/** The model the broker tests give createCloudService (deps.model): 5 ms per frame, finds nobody. */
+export const FAST_TEST_MODEL = slowModel({ msPerFrame: 5 });
 
 export type Tree = Record<string, unknown>;
 
@@ -13,7 +17,7 @@ export function merge(a: Tree, b: Tree): Tree {
   return out;
 }
 
-/** INTERNAL as user cloud, the topic set given, HTTP on a free port, `slow-test` model at 5 ms; `over` wins. */
+/** INTERNAL as user cloud, the topic set given, HTTP on a free port; `over` wins. */
 export function testCloudConfig(broker: TestBroker, topics: TopicSet, over: Tree = {}): CloudConfig {
   const p = broker.props;
   const base: Tree = {
@@ -23,7 +27,6 @@ export function testCloudConfig(broker: TestBroker, topics: TopicSet, over: Tree
     },
     topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq },
     http: { listen: '127.0.0.1:0' },
-    model: { kind: 'slow-test', slowTestMs: 5 },
     scheduler: { workers: 1, maxLagMs: '5s' },
     log: { level: 'error' },
   };

@@ -1,11 +1,21 @@
 // frameline-cloud run|check-config|infer: the composition root. Config is read
-// and validated once here; everything below receives typed values.
+// and validated once here; everything below receives typed values. main()
+// returns the exit status; only bin/frameline-cloud.js sets it.
 import { parseArgs } from 'node:util';
-import { createLogger, exitOnConfigError, describeConfig } from '@frameline/shared';
+import { ConfigError, EXIT_CONFIG, createLogger, describeConfig } from '@frameline/shared';
 import { loadCloudConfig, type CloudConfig } from '../config.js';
+import { poseModelOptions } from '../inference/pool/model.js';
+import type { ModelSpec } from '../inference/pool/protocol.js';
 import { createCloudService } from '../service.js';
-import { poseModelOptions } from '../scheduler/model.js';
 import { inferCommand } from './infer.js';
+
+/** sysexits.h EX_USAGE. */
+const EXIT_USAGE = 64;
+
+export interface MainOptions {
+  /** The model `run` gives its inference workers instead of the configured one (tests pass a slow one). */
+  model?: ModelSpec;
+}
 
 const USAGE = `usage: frameline-cloud <command> [--config FILE]
 
@@ -17,34 +27,34 @@ commands:
 Every key can also be set by an env var FRAMELINE_CLOUD_<SECTION>_<KEY>; see config/cloud.example.json.
 Exit status 78: invalid configuration.`;
 
+/** Throws shared's ConfigError (naming the key and the file); main() turns it into exit 78. */
 function readConfig(file: string | undefined, overrides?: Record<string, unknown>): CloudConfig {
-  try {
-    return loadCloudConfig({ ...(file ? { file } : {}), ...(overrides ? { overrides } : {}) });
-  } catch (err) {
-    return exitOnConfigError(err);
-  }
+  return loadCloudConfig({ ...(file ? { file } : {}), ...(overrides ? { overrides } : {}) });
 }
 
-async function run(file: string | undefined): Promise<void> {
+/** Runs until SIGTERM/SIGINT; resolves with 0 after a clean stop, 1 when start or stop fails. */
+async function run(file: string | undefined, options: MainOptions): Promise<number> {
   const config = readConfig(file);
   const logger = createLogger({ level: config.log.level, scope: 'cloud' });
-  const service = createCloudService(config, { logger });
-  let stopping: Promise<void> | undefined;
-  const stop = (signal: string) => {
-    logger.info('signal received; stopping', { signal });
-    stopping ??= service.stop().then(() => process.exit(0), (err: Error) => {
-      logger.error('stop failed', { error: err });
-      process.exit(1);
-    });
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  const service = createCloudService(config, { logger, ...(options.model ? { model: options.model } : {}) });
+  let signalled!: (signal: string) => void;
+  const signal = new Promise<string>((resolve) => (signalled = resolve));
+  process.once('SIGTERM', () => signalled('SIGTERM'));
+  process.once('SIGINT', () => signalled('SIGINT'));
   try {
     await service.start();
   } catch (err) {
     logger.error('cannot start', { error: err as Error });
     await service.stop().catch(() => {});
-    process.exit(1);
+    return 1;
+  }
+  logger.info('signal received; stopping', { signal: await signal });
+  try {
+    await service.stop();
+    return 0;
+  } catch (err) {
+    logger.error('stop failed', { error: err as Error });
+    return 1;
   }
 }
 
@@ -54,50 +64,56 @@ Runs the configured pose model (model.* in the config; the default without one)
 on JPEG or PNG files and prints one video.inferences record (JSON) per image.
 --out DIR also writes DIR/<name>.pose.jpg with the skeletons drawn.`;
 
-async function infer(args: string[]): Promise<void> {
+async function infer(args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { config: { type: 'string', short: 'c' }, out: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } } });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${INFER_USAGE}\n`);
-    process.exit(64);
+    return EXIT_USAGE;
   }
   if (parsed.values.help || parsed.positionals.length === 0) {
     process.stdout.write(INFER_USAGE + '\n');
-    if (!parsed.values.help) process.exitCode = 64;
-    return;
+    return parsed.values.help ? 0 : EXIT_USAGE;
   }
   // Without a config file only the model defaults matter: infer talks to no broker.
   const config = readConfig(parsed.values.config, parsed.values.config ? undefined : { kafka: { security: 'plaintext' } });
   // Results go to stdout as JSON lines; the log goes to stderr so they can be piped.
   const logger = createLogger({ level: config.log.level, scope: 'cloud', stream: process.stderr, journald: false });
-  if (config.model.kind === 'slow-test') {
-    process.stderr.write('model.kind "slow-test" is for pipeline tests and finds nobody; set model.kind to blazepose or onnx-keypoints\n');
-    process.exit(64);
-  }
   await inferCommand({ images: parsed.positionals, ...(parsed.values.out ? { outDir: parsed.values.out } : {}), model: poseModelOptions(config.model) }, logger);
+  return 0;
 }
 
-export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const [command, ...rest] = argv;
-  if (command === 'infer') return infer(rest);
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+async function command(argv: string[], options: MainOptions): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === 'infer') return infer(rest);
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(USAGE + '\n');
-    if (command === undefined) process.exitCode = 64;
-    return;
+    return name === undefined ? EXIT_USAGE : 0;
   }
   let values: { config?: string };
   try {
     ({ values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } }, strict: true }));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    process.exit(64);
+    return EXIT_USAGE;
   }
-  if (command === 'check-config') {
+  if (name === 'check-config') {
     process.stdout.write(describeConfig(readConfig(values.config)) + '\n');
-    return;
+    return 0;
   }
-  if (command === 'run') return run(values.config);
-  process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
-  process.exit(64);
+  if (name === 'run') return run(values.config, options);
+  process.stderr.write(`unknown command "${name}"\n${USAGE}\n`);
+  return EXIT_USAGE;
+}
+
+/** frameline-cloud's entry point: returns the process exit status (64 usage, 78 invalid config, 1 failure). */
+export async function main(argv: string[] = process.argv.slice(2), options: MainOptions = {}): Promise<number> {
+  try {
+    return await command(argv, options);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(err.message + '\n');
+    return EXIT_CONFIG;
+  }
 }

@@ -5,10 +5,9 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { FrameValidationError, H, decodeFrame, headerString, type Logger } from '@frameline/shared';
 import type { CloudConfig } from '../config.js';
-import type { Job, Scheduler, Source } from '../scheduler/scheduler.js';
-import type { LagEntry, Metrics } from '../web/metrics.js';
 import { createCameraClocks } from './clock.js';
 import type { DeadLetter } from './dlq.js';
+import type { FrameSink, IngestMetrics, Job, LagEntry, Source } from './handoff.js';
 import type { OffsetTracker } from './offsets.js';
 import type { Windows } from './window.js';
 
@@ -40,10 +39,11 @@ export interface IngestDeps {
   kafka: Kafka;
   config: CloudConfig;
   logger: Logger;
-  metrics: Metrics;
+  metrics: IngestMetrics;
   tracker: OffsetTracker;
   windows: Windows;
-  scheduler: Scheduler;
+  /** The next stage (the scheduler). */
+  scheduler: FrameSink;
   dlq: DeadLetter;
 }
 

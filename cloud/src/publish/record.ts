@@ -1,5 +1,8 @@
-// The inference record on video.inferences (documented in SCHEMA.md).
-import type { Person } from '../scheduler/model.js';
+// The inference record on video.inferences (documented in SCHEMA.md), and
+// how one is built from a dispatched frame and its worker's output.
+import type { Person, PoseResult } from '../inference/index.js';
+import type { BatchOutput } from '../inference/pool/pool.js';
+import type { Dispatched } from '../scheduler/scheduler.js';
 
 export const INFERENCE_SCHEMA = 1;
 
@@ -30,4 +33,32 @@ export interface InferenceRecord {
 
 export function serialiseRecord(record: InferenceRecord): string {
   return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v));
+}
+
+/** The frame's image as the worker decoded it. */
+export interface Inferred {
+  result: PoseResult;
+  width: number;
+  height: number;
+}
+
+/** The record for one frame of a finished batch; inferredAt is epoch ms. */
+export function buildRecord(d: Dispatched, inferred: Inferred, out: BatchOutput, model: string, inferredAt: number): InferenceRecord {
+  const f = d.job.frame;
+  const record: InferenceRecord = {
+    schema: INFERENCE_SCHEMA,
+    camera: f.camera,
+    run: f.run,
+    seq: f.seq,
+    capturedAt: f.capturedAt,
+    ingestedAt: d.job.ingestedAt,
+    inferredAt,
+    frame: { width: inferred.width, height: inferred.height },
+    model,
+    persons: inferred.result.persons.map((p) => ({ box: p.box, score: p.score, keypoints: p.keypoints })),
+    timings: { ...inferred.result.timings, decodeMs: out.decodeMs, inferMs: out.inferMs, waitMs: d.startedAt - d.job.ingestedAt, ageMs: d.ageMs },
+  };
+  if (d.job.source === 'backfill') record.late = true;
+  else record.skippedSince = d.skippedSince;
+  return record;
 }

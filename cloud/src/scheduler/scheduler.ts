@@ -3,23 +3,23 @@
 // than maxLagMs are skipped, and frames reach a worker only when it is idle.
 // Cameras that have waited longest go first; backfill only gets capacity
 // that live frames leave free.
-import type { Frame } from '@frameline/shared';
-import type { Ticket } from '../ingest/offsets.js';
-import type { BatchOutput, WorkerPool } from './pool.js';
+import type { FrameSink, Job, Source } from '../ingest/handoff.js';
 
-export type Source = 'live' | 'backfill';
 export type SkipReason = 'superseded' | 'too-old' | 'inference-error';
 
-/** A frame on its way through the service, with what is needed to finish its offset or dead-letter it. */
-export interface Job {
-  frame: Frame;
-  source: Source;
-  ticket: Ticket;
-  ingestedAt: number;
-  /** Added to the frame's capture time for its age: the camera's clock offset (see ingest/clock.ts). */
-  clockCorrectionMs?: number;
-  /** The record as consumed, for the DLQ when the JPEG turns out undecodable. */
-  origin: { key: Buffer | null; headers: Record<string, unknown>; timestamp: string };
+/**
+ * What runs a batch of JPEGs (the inference worker pool implements it; tests
+ * may pass their own). Out is whatever a run returns; the scheduler only
+ * hands it to onBatch.
+ */
+export interface BatchRunner<Out> {
+  /** Whether several frames in one run are cheaper than one run each (known once the runner has started). */
+  batchable(): boolean;
+  idleCount(): number;
+  /** Runs one batch on an idle worker (the caller checks idleCount first). */
+  run(jpegs: Buffer[]): Promise<Out>;
+  /** Called whenever a worker becomes idle. */
+  onIdle(listener: () => void): void;
 }
 
 export interface Dispatched {
@@ -31,27 +31,21 @@ export interface Dispatched {
   ageMs: number;
 }
 
-export interface SchedulerOptions {
+export interface SchedulerOptions<Out> {
   maxLagMs: number;
+  /** Most frames in one run, when the runner is batchable. */
   maxBatch: number;
-  batchable: boolean;
   backfillQueue: number;
-  pool: Pick<WorkerPool, 'idleCount' | 'run' | 'onIdle'>;
+  pool: BatchRunner<Out>;
   onSkip(job: Job, reason: SkipReason): void;
   onDispatch?(batch: Dispatched[]): void;
-  onBatch(batch: Dispatched[], output: BatchOutput | Error): void;
+  onBatch(batch: Dispatched[], output: Out | Error): void;
   /** The backfill queue has room again (the consumer may resume the backfill topic). */
   onBackfillRoom?(): void;
   now?: () => number;
 }
 
-export interface Scheduler {
-  offerLive(job: Job): void;
-  /** Queues a backfill frame; the caller pauses the backfill topic when backfillRoom() is 0. */
-  offerBackfill(job: Job): void;
-  backfillRoom(): number;
-  /** Forgets waiting frames (after a rebalance they will be consumed again). */
-  reset(): void;
+export interface Scheduler extends FrameSink {
   stats(): { pendingLive: number; backfillQueued: number; inFlightBatches: number; lastDispatchAt: number; lastCompletionAt: number };
   /** Stops dispatching and waits (up to timeoutMs) for batches in flight. */
   drain(timeoutMs: number): Promise<void>;
@@ -64,9 +58,9 @@ interface CameraSlot {
   skippedSince: number;
 }
 
-export function createScheduler(options: SchedulerOptions): Scheduler {
+export function createScheduler<Out>(options: SchedulerOptions<Out>): Scheduler {
   const now = options.now ?? Date.now;
-  const limit = options.batchable ? Math.max(1, options.maxBatch) : 1;
+  const limit = () => (options.pool.batchable() ? Math.max(1, options.maxBatch) : 1);
   const cameras = new Map<string, CameraSlot>();
   let backfill: Job[] = [];
   let backfillInFlight = false;
@@ -113,7 +107,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const ready = [...cameras.values()].filter((s) => s.pending && !s.inFlight).sort((a, b) => a.waitingSince - b.waitingSince);
     const batch: Dispatched[] = [];
     for (const s of ready) {
-      if (batch.length >= limit) break;
+      if (batch.length >= limit()) break;
       const job = s.pending!;
       s.pending = undefined;
       const ageMs = ageOf(job, t);
@@ -131,7 +125,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function takeBackfill(t: number): Dispatched[] {
     if (backfillInFlight || backfill.length === 0) return [];
     const hadNoRoom = backfill.length >= options.backfillQueue;
-    const jobs = backfill.splice(0, limit);
+    const jobs = backfill.splice(0, limit());
     backfillInFlight = true;
     if (hadNoRoom) queueMicrotask(() => options.onBackfillRoom?.());
     return jobs.map((job) => ({ job, skippedSince: 0, startedAt: t, ageMs: ageOf(job, t) }));
@@ -145,7 +139,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       (out) => finish(out),
       (err: Error) => finish(err),
     );
-    const finish = (out: BatchOutput | Error) => {
+    const finish = (out: Out | Error) => {
       lastCompletionAt = now();
       if (isBackfill) backfillInFlight = false;
       else for (const d of batch) slotOf(d.job.frame.camera).inFlight = false;

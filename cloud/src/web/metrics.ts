@@ -1,13 +1,7 @@
 // The service's Prometheus metrics, on a registry the composition root owns
 // (never prom-client's global one, so tests and several services coexist).
 import client from 'prom-client';
-
-export interface LagEntry {
-  topic: string;
-  partition: number;
-  /** Newest offset in the partition minus the group's committed offset. */
-  lag: number;
-}
+import type { LagEntry } from '../ingest/handoff.js';
 
 export interface Gauges {
   lag(): Promise<LagEntry[]>;

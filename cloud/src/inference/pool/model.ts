@@ -1,19 +1,19 @@
-// The pose model as the scheduler's workers build it: the configured kind
-// (cloud/src/inference) or the slow-test adapter, plus the JPEG decoder.
+// The production model factory that inference workers load (see ModelSpec
+// in protocol.ts): the configured pose model from cloud/src/inference and the
+// JPEG decoder. Also maps our config keys to the inference stage's options.
 import type { Logger } from '@frameline/shared';
-import type { ModelOptions } from '../config.js';
-import { createPoseModel, decodeJpeg, type DecodedImage, type PoseModel, type PoseModelOptions } from '../inference/index.js';
-import { createSlowModel } from './slow-model.js';
+import type { ModelOptions } from '../../config.js';
+import { createPoseModel, decodeJpeg, type PoseModelOptions } from '../index.js';
+import type { BuiltModel, ModelSpec } from './protocol.js';
 
-export type { DecodedImage, Keypoint, Person, PoseModel, PoseResult } from '../inference/index.js';
-export type Decode = (jpeg: Buffer) => Promise<DecodedImage>;
-
-/** Builds the configured model and the JPEG decoder that feeds it. */
-export async function createModel(options: ModelOptions, logger: Logger): Promise<{ model: PoseModel; decode: Decode }> {
-  if (options.kind === 'slow-test') {
-    return { model: createSlowModel({ msPerFrame: options.slowTestMs, batchable: options.slowTestBatchable }), decode: decodeJpeg };
-  }
+/** The ModelFactory entry point: builds the configured model in a worker. */
+export async function createModel(options: ModelOptions, logger: Logger): Promise<BuiltModel> {
   return { model: await createPoseModel(poseModelOptions(options), logger), decode: decodeJpeg };
+}
+
+/** The spec that makes every worker build the configured model. */
+export function configuredModel(options: ModelOptions): ModelSpec {
+  return { module: import.meta.url, options };
 }
 
 const DETECTOR_MODES = { multi: 'tiled', single: 'whole', objects: 'objects' } as const;

@@ -5,8 +5,8 @@
 // the model, say): it is terminated, which fails the batch and restarts it.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@frameline/shared';
-import type { ModelOptions } from '../config.js';
-import type { ImageOutcome, RunRequest, WorkerInit, WorkerMessage } from './protocol.js';
+import type { BatchRunner } from '../../scheduler/scheduler.js';
+import type { ImageOutcome, ModelSpec, RunRequest, WorkerInit, WorkerMessage } from './protocol.js';
 
 export interface BatchOutput {
   outcomes: ImageOutcome[];
@@ -22,21 +22,24 @@ export interface PoolHealth {
   oldestInFlightMs: number;
 }
 
-export interface WorkerPool {
+export interface ModelInfo {
+  name: string;
+  batchable: boolean;
+}
+
+export interface WorkerPool extends BatchRunner<BatchOutput> {
   /** Starts every worker; rejects when the model cannot be built. */
-  start(): Promise<{ name: string; batchable: boolean }>;
-  idleCount(): number;
-  /** Runs one batch on an idle worker (the caller checks idleCount first). */
-  run(jpegs: Buffer[]): Promise<BatchOutput>;
-  /** Called whenever a worker becomes idle. */
-  onIdle(listener: () => void): void;
+  start(): Promise<ModelInfo>;
+  /** The model's name, once started. */
+  modelName(): string | undefined;
   health(): PoolHealth;
   close(): Promise<void>;
 }
 
 export interface PoolOptions {
   size: number;
-  model: ModelOptions;
+  /** Which model each worker builds (configuredModel(config.model) in production). */
+  model: ModelSpec;
   logLevel: WorkerInit['logLevel'];
   logger: Logger;
   /** A batch running longer than this gets its worker terminated and restarted. */
@@ -60,11 +63,11 @@ export function createWorkerPool(options: PoolOptions): WorkerPool {
   const idleListeners: (() => void)[] = [];
   let nextId = 1;
   let closing = false;
-  let info: { name: string; batchable: boolean } | undefined;
+  let info: ModelInfo | undefined;
 
   const notifyIdle = () => idleListeners.forEach((l) => l());
 
-  function spawn(slot: Slot): Promise<{ name: string; batchable: boolean }> {
+  function spawn(slot: Slot): Promise<ModelInfo> {
     return new Promise((resolve, reject) => {
       const init: WorkerInit = { model: options.model, logLevel: options.logLevel, index: slot.index };
       const worker = new Worker(WORKER_URL, { workerData: init });
@@ -121,6 +124,8 @@ export function createWorkerPool(options: PoolOptions): WorkerPool {
       log.info('inference workers ready', { workers: slots.length, model: info.name, batchable: info.batchable });
       return info;
     },
+    modelName: () => info?.name,
+    batchable: () => info?.batchable ?? false,
     idleCount: () => slots.filter((s) => s.ready && !s.inFlight).length,
     run(jpegs) {
       const slot = slots.find((s) => s.ready && !s.inFlight);

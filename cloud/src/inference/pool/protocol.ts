@@ -1,9 +1,33 @@
-// Messages between the pool (main thread) and an inference worker.
-import type { ModelOptions } from '../config.js';
-import type { PoseResult } from './model.js';
+// Messages between the pool (main thread) and an inference worker, and the
+// contract of the module a worker builds its model with.
+import type { Logger } from '@frameline/shared';
+import type { DecodedImage, PoseModel, PoseResult } from '../index.js';
+
+export type Decode = (jpeg: Buffer) => Promise<DecodedImage>;
+
+/** What a model factory module builds in each worker: the model and the JPEG decoder that feeds it. */
+export interface BuiltModel {
+  model: PoseModel;
+  decode: Decode;
+}
+
+/** A model factory module: exports createModel(options, logger). */
+export interface ModelFactory {
+  createModel(options: unknown, logger: Logger): Promise<BuiltModel>;
+}
+
+/**
+ * Which model every worker builds: the file URL of a ModelFactory module and
+ * its serialisable options. Production uses ./model.ts with the config's
+ * model options; tests pass their own module (cloud/test/slow-model.ts).
+ */
+export interface ModelSpec {
+  module: string;
+  options: unknown;
+}
 
 export interface WorkerInit {
-  model: ModelOptions;
+  model: ModelSpec;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   index: number;
 }

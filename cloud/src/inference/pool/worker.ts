@@ -1,10 +1,11 @@
-// An inference worker thread: builds its own model from the serialisable
-// options, then decodes and infers the JPEGs it is sent, one batch at a time.
+// An inference worker thread: builds its own model with the factory module
+// it is given (ModelSpec), then decodes and infers the JPEGs it is sent, one
+// batch at a time.
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { createLogger } from '@frameline/shared';
-import { createModel, type DecodedImage, type PoseResult } from './model.js';
-import type { ImageOutcome, RunRequest, WorkerInit, WorkerMessage } from './protocol.js';
+import type { DecodedImage, PoseResult } from '../index.js';
+import type { BuiltModel, ImageOutcome, ModelFactory, RunRequest, WorkerInit, WorkerMessage } from './protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -15,9 +16,10 @@ sharp.concurrency(1);
 const post = (m: WorkerMessage) => port.postMessage(m);
 
 async function main(): Promise<void> {
-  let built: Awaited<ReturnType<typeof createModel>>;
+  let built: BuiltModel;
   try {
-    built = await createModel(init.model, logger);
+    const factory = (await import(init.model.module)) as ModelFactory;
+    built = await factory.createModel(init.model.options, logger);
   } catch (err) {
     post({ type: 'failed', error: (err as Error).message });
     return;

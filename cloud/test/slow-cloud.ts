@@ -1,0 +1,7 @@
+// frameline-cloud for tests that run the CLI as a child process: the real
+// main() (as bin/frameline-cloud.js calls it), with the slow test model of
+// $SLOW_MODEL_MS ms per frame given to the inference workers.
+import { main } from '../src/cli/main.js';
+import { slowModel } from './slow-model.js';
+
+process.exitCode = await main(process.argv.slice(2), { model: slowModel({ msPerFrame: Number(process.env.SLOW_MODEL_MS ?? 5) }) });
