@@ -93,6 +93,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     logger: deps.logger.child('inference'),
     // /healthz reports a slow batch after stallAfter; only a batch far past it is a hang.
     batchTimeoutMs: Math.max(60_000, 5 * config.health.stallAfter),
+    maxPixels: config.ingest.maxFramePixels,
   });
   let producer: Producer | undefined;
   let publisher: Publisher | undefined;
@@ -143,10 +144,10 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
         return;
       }
       // Passed the cheap JPEG checks but does not decode: a bad record like any other.
-      metrics.dlq.inc({ code: 'undecodable-jpeg' });
+      metrics.dlq.inc({ code: /^[a-z-]+(?=:)/.exec(o.error)?.[0] ?? 'undecodable-jpeg' });
       counts.dlq++;
       const { origin, frame, ticket } = d.job;
-      await dlq!.send({ key: origin.key, value: frame.jpeg, timestamp: origin.timestamp, headers: origin.headers }, o.error, ticket);
+      await dlq!.send({ key: origin.key, value: frame.jpeg, timestamp: origin.timestamp, headers: origin.headers }, o.error, { topic: ticket.topic, partition: ticket.partition, offset: ticket.offset });
       ticket.complete();
     }));
     records.sort((a, b) => batch.indexOf(a.d) - batch.indexOf(b.d));

@@ -1,5 +1,7 @@
 export * from './record/frame.js';
 export * from './record/murmur2.js';
+export * from './record/jpeg.js';
+export * from './record/camera-id.js';
 export * from './topics.js';
 export * from './config/units.js';
 export * from './config/secret.js';

@@ -52,7 +52,10 @@ const INFER_USAGE = `usage: frameline-cloud infer [--config FILE] [--out DIR] IM
 
 Runs the configured pose model (model.* in the config; the default without one)
 on JPEG or PNG files and prints one video.inferences record (JSON) per image.
---out DIR also writes DIR/<name>.pose.jpg with the skeletons drawn.`;
+--out DIR also writes DIR/<name>.pose.jpg with the skeletons drawn.
+An image that cannot be read or decoded (or has more than ingest.maxFramePixels
+pixels) gets one line "PATH: CODE: reason" on stderr; the others are still
+inferred, and the exit status is then 65.`;
 
 async function infer(args: string[]): Promise<void> {
   let parsed;
@@ -75,7 +78,9 @@ async function infer(args: string[]): Promise<void> {
     process.stderr.write('model.kind "slow-test" is for pipeline tests and finds nobody; set model.kind to blazepose or onnx-keypoints\n');
     process.exit(64);
   }
-  await inferCommand({ images: parsed.positionals, ...(parsed.values.out ? { outDir: parsed.values.out } : {}), model: poseModelOptions(config.model) }, logger);
+  const outcome = await inferCommand({ images: parsed.positionals, ...(parsed.values.out ? { outDir: parsed.values.out } : {}), model: poseModelOptions(config.model), maxPixels: config.ingest.maxFramePixels }, logger);
+  // EX_DATAERR: some input images were bad; each has its line on stderr.
+  if (outcome.failed > 0) process.exitCode = 65;
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {

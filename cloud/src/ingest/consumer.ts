@@ -91,6 +91,7 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   const decodeOptions = (topic: string, partition: number) => ({
     maxBytes: config.ingest.maxFrameBytes,
+    maxPixels: config.ingest.maxFramePixels,
     cameraFrom: config.ingest.cameraFrom,
     cameraPrefix: config.ingest.cameraPrefix,
     topic,

@@ -6,7 +6,7 @@ import { createPoseModel, decodeJpeg, type DecodedImage, type PoseModel, type Po
 import { createSlowModel } from './slow-model.js';
 
 export type { DecodedImage, Keypoint, Person, PoseModel, PoseResult } from '../inference/index.js';
-export type Decode = (jpeg: Buffer) => Promise<DecodedImage>;
+export type Decode = (jpeg: Buffer, maxPixels?: number) => Promise<DecodedImage>;
 
 /** Builds the configured model and the JPEG decoder that feeds it. */
 export async function createModel(options: ModelOptions, logger: Logger): Promise<{ model: PoseModel; decode: Decode }> {

@@ -6,6 +6,8 @@ export interface WorkerInit {
   model: ModelOptions;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   index: number;
+  /** Frames with more pixels are refused from their header (ingest.maxFramePixels). */
+  maxPixels: number;
 }
 
 export interface RunRequest {
