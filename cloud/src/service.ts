@@ -5,7 +5,8 @@ import { availableParallelism } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Producer } from 'kafkajs';
 import client from 'prom-client';
-import { createKafka, explainKafkaError, type KafkaConnection, type Logger } from '@frameline/shared';
+import { authorizationDenial, createKafka, explainKafkaError, type AuthorizationDenial, type KafkaConnection, type Logger } from '@frameline/shared';
+import { describeRefusal } from './refusal.js';
 import type { CloudConfig } from './config.js';
 import { createIngest, type Ingest } from './ingest/consumer.js';
 import { createDeadLetter, type DeadLetter } from './ingest/dlq.js';
@@ -57,12 +58,16 @@ export interface CloudService {
   registry: client.Registry;
   health(): Promise<HealthReport>;
   counts(): ServiceCounts;
+  /** Set once the broker's ACLs refused something (what and the ACL to add); the service cannot work until fixed. */
+  refusal(): string | undefined;
 }
 
 export interface ServiceDeps {
   logger: Logger;
   /** Defaults to a fresh registry. */
   registry?: client.Registry;
+  /** Called once when the ACLs refuse the service (group, topic or cluster authorization); the caller stops it. */
+  onRefused?(message: string): void;
 }
 
 export function kafkaConnection(config: CloudConfig): KafkaConnection {
@@ -80,7 +85,13 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
   const registry = deps.registry ?? new client.Registry();
   const metrics: Metrics = createMetrics(registry);
   const conn = kafkaConnection(config);
-  const kafka = createKafka(conn, deps.logger);
+  let refusal: string | undefined;
+  const refused = (denial: AuthorizationDenial) => {
+    if (refusal) return;
+    refusal = describeRefusal(denial, config);
+    deps.onRefused?.(refusal);
+  };
+  const kafka = createKafka(conn, deps.logger, { onAuthorizationDenied: refused });
   const http = createHttpServer(config.http.listen, deps.logger);
   const tracker = createOffsetTracker();
   const windows = createWindows<PoseResult>(config.ingest.windowSize);
@@ -215,6 +226,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     http,
     registry,
     health,
+    refusal: () => refusal,
     counts() {
       const ih = ingest?.health();
       return { ...counts, consumed: ih?.consumed ?? 0, dlq: counts.dlq + (ih?.invalid ?? 0), skipped: { ...counts.skipped } };
@@ -228,6 +240,8 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
         producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 });
         await producer.connect();
       } catch (err) {
+        const denial = authorizationDenial(err);
+        if (denial) refused(denial);
         throw new Error(`cannot connect to Kafka: ${explainKafkaError(err, conn).message}`);
       }
       publisher = createPublisher(producer, config.topics.inferences, deps.logger);
@@ -262,6 +276,8 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       try {
         await ingest.start();
       } catch (err) {
+        const denial = authorizationDenial(err);
+        if (denial) refused(denial);
         throw new Error(`cannot start consuming: ${explainKafkaError(err, conn).message}`);
       }
     },

@@ -10,3 +10,4 @@ export * from './log/logger.js';
 export * from './kafka/client.js';
 export * from './kafka/batches.js';
 export * from './kafka/errors.js';
+export * from './kafka/authorization.js';

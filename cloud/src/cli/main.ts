@@ -1,7 +1,7 @@
 // frameline-cloud run|check-config|infer: the composition root. Config is read
 // and validated once here; everything below receives typed values.
 import { parseArgs } from 'node:util';
-import { createLogger, exitOnConfigError, describeConfig } from '@frameline/shared';
+import { EXIT_NOPERM, createLogger, exitOnConfigError, describeConfig } from '@frameline/shared';
 import { loadCloudConfig, type CloudConfig } from '../config.js';
 import { createCloudService } from '../service.js';
 import { poseModelOptions } from '../scheduler/model.js';
@@ -15,7 +15,8 @@ commands:
   infer          run the pose model on image files (see frameline-cloud infer --help)
 
 Every key can also be set by an env var FRAMELINE_CLOUD_<SECTION>_<KEY>; see config/cloud.example.json.
-Exit status 78: invalid configuration.`;
+Exit status 78: invalid configuration; 77: the broker's ACLs refused the
+service (the log names what was refused and the ACL to add).`;
 
 function readConfig(file: string | undefined, overrides?: Record<string, unknown>): CloudConfig {
   try {
@@ -28,23 +29,28 @@ function readConfig(file: string | undefined, overrides?: Record<string, unknown
 async function run(file: string | undefined): Promise<void> {
   const config = readConfig(file);
   const logger = createLogger({ level: config.log.level, scope: 'cloud' });
-  const service = createCloudService(config, { logger });
   let stopping: Promise<void> | undefined;
-  const stop = (signal: string) => {
-    logger.info('signal received; stopping', { signal });
-    stopping ??= service.stop().then(() => process.exit(0), (err: Error) => {
+  const stop = (why: string, code = 0) => {
+    if (code === 0) logger.info('signal received; stopping', { signal: why });
+    stopping ??= service.stop().then(() => process.exit(code), (err: Error) => {
       logger.error('stop failed', { error: err });
-      process.exit(1);
+      process.exit(code || 1);
     });
   };
+  // Retrying cannot fix an ACL refusal: stop, and let systemd show why (status 77, NOPERM).
+  const service = createCloudService(config, { logger, onRefused: (message) => {
+    logger.error(`stopping: ${message}`);
+    stop('refused', EXIT_NOPERM);
+  } });
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   try {
     await service.start();
   } catch (err) {
     logger.error('cannot start', { error: err as Error });
+    if (stopping) return; // a refusal is stopping it already
     await service.stop().catch(() => {});
-    process.exit(1);
+    process.exit(service.refusal() ? EXIT_NOPERM : 1);
   }
 }
 

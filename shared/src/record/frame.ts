@@ -99,6 +99,7 @@ export type FrameErrorCode =
   | 'corrupt-jpeg'
   | 'too-many-pixels'
   | 'bad-camera-id'
+  | 'too-many-cameras'
   | 'missing-header'
   | 'bad-header'
   | 'unsupported-schema';
