@@ -7,6 +7,7 @@ export * from './config/units.js';
 export * from './config/secret.js';
 export * from './config/load.js';
 export * from './log/logger.js';
+export * from './log/fields.js';
 export * from './kafka/client.js';
 export * from './kafka/batches.js';
 export * from './kafka/errors.js';
