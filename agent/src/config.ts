@@ -2,7 +2,7 @@
 // errors), read once at start, mapped to the typed options of each stage.
 import { isAbsolute, resolve } from 'node:path';
 import type convict from 'convict';
-import { CAMERA_ID_RULE, ConfigError, DEFAULT_MAX_FRAME_PIXELS, cameraIdProblem, dirOf, loadConfig, type LoadOptions, type PartitioningMode, type Secret, type SecurityProtocol, type KafkaConnection } from '@frameline/shared';
+import { CAMERA_ID_RULE, ConfigError, DEFAULT_MAX_FRAME_PIXELS, caFileProblem, cameraIdProblem, dirOf, loadConfig, type LoadOptions, type PartitioningMode, type Secret, type SecurityProtocol, type KafkaConnection } from '@frameline/shared';
 import type { CameraSourceOptions } from './camera/index.js';
 import type { PipelineOptions } from './pipeline/index.js';
 import type { DeliveryOptions, FsyncPolicy } from './delivery/index.js';
@@ -237,6 +237,16 @@ export function deliveryOptions(c: AgentConfig): DeliveryOptions {
       fsyncIntervalMs: d.spool.fsyncInterval,
     },
   };
+}
+
+/**
+ * Files the agent needs at run time besides its secrets (the CA bundle), for
+ * `run` and `check-config`: throws ConfigError (exit 78) naming the key.
+ * Not part of loading, so a config can be examined on a machine without them.
+ */
+export function checkFiles(c: AgentConfig, source: string): void {
+  const caProblem = c.kafka.caFile ? caFileProblem(c.kafka.caFile) : undefined;
+  if (caProblem) throw new ConfigError(source, [{ key: 'kafka.caFile', message: caProblem }]);
 }
 
 /** Checks that need more than one key; convict validates keys one by one. */

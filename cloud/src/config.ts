@@ -2,7 +2,7 @@
 // once at start (strict: unknown keys are errors naming the key and the file).
 // Every key has an env var FRAMELINE_CLOUD_<PATH>; secrets come from files.
 import convict from 'convict';
-import { ConfigError, DEFAULT_MAX_FRAME_PIXELS, cameraIdProblem, TOPICS, loadConfig, type LoadOptions, type Secret, type SecurityProtocol, type CameraFrom } from '@frameline/shared';
+import { ConfigError, DEFAULT_MAX_FRAME_PIXELS, caFileProblem, cameraIdProblem, TOPICS, loadConfig, type LoadOptions, type Secret, type SecurityProtocol, type CameraFrom } from '@frameline/shared';
 
 export type ModelKind = 'blazepose' | 'onnx-keypoints' | 'slow-test';
 
@@ -160,6 +160,8 @@ function checkRanges(c: CloudConfig, source: string): void {
   if (c.ingest.maxFramePixels < 1) issues.push({ key: 'ingest.maxFramePixels', message: 'must be at least 1' });
   if (c.ingest.backfillQueue < 1) issues.push({ key: 'ingest.backfillQueue', message: 'must be at least 1' });
   if (c.kafka.security !== 'plaintext' && !c.kafka.passwordFile) issues.push({ key: 'kafka.passwordFile', message: `security "${c.kafka.security}" needs a password file` });
+  const caProblem = c.kafka.caFile ? caFileProblem(c.kafka.caFile) : undefined;
+  if (caProblem) issues.push({ key: 'kafka.caFile', message: caProblem });
   if (c.kafka.maxFetchBytes <= c.ingest.maxFrameBytes) issues.push({ key: 'kafka.maxFetchBytes', message: 'must be larger than ingest.maxFrameBytes' });
   if (issues.length > 0) throw new ConfigError(source, issues);
 }

@@ -6,6 +6,7 @@ export * from './topics.js';
 export * from './config/units.js';
 export * from './config/secret.js';
 export * from './config/load.js';
+export * from './config/files.js';
 export * from './log/logger.js';
 export * from './log/fields.js';
 export * from './kafka/client.js';
