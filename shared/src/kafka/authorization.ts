@@ -29,9 +29,11 @@ function kindOf(text: string): DeniedResource | undefined {
   return KINDS.find(([re]) => re.test(text))?.[1];
 }
 
-/** The refusal somewhere in `err`'s chain (kafkajs wraps protocol errors in retry errors), if any. */
+/** The refusal somewhere in `err`'s chain or its aggregated errors (kafkajs wraps protocol errors in retry errors), if any. */
 export function authorizationDenial(err: unknown): AuthorizationDenial | undefined {
-  for (const e of errorCauses(err)) {
+  // kafkajs aggregates per-topic failures (createTopics, say) in `errors`.
+  const all = errorCauses(err).flatMap((e) => [e, ...(((e as { errors?: unknown[] }).errors ?? []).slice(0, 20))]);
+  for (const e of all) {
     const x = e as { type?: string; message?: string };
     const resource = kindOf(`${x.type ?? ''} ${x.message ?? ''}`);
     if (resource) return { resource, detail: x.message ?? x.type ?? resource };
