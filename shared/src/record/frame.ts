@@ -201,7 +201,7 @@ export function decodeFrame(record: ConsumedRecord, options: DecodeOptions): Fra
   const h = record.headers;
   const schema = requireHeader(h, H.schema);
   if (schema !== FRAME_SCHEMA) {
-    throw new FrameValidationError('unsupported-schema', `fl-schema ${JSON.stringify(schema)} is not ${FRAME_SCHEMA}; upgrade the cloud service`);
+    throw new FrameValidationError('unsupported-schema', `fl-schema ${JSON.stringify(schema.slice(0, 40))} is not ${FRAME_SCHEMA}; upgrade the cloud service`);
   }
   const camera = checkCameraId(requireHeader(h, H.camera));
   const run = requireHeader(h, H.run);
