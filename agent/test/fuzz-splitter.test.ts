@@ -76,3 +76,11 @@ test('fuzz: 30,000 MJPEG streams split into whole frames in bounded memory', asy
   }
   console.log(`seed ${r.seed}: ${CASES} streams in ${(performance.now() - started).toFixed(0)} ms; ${emitted} frames emitted, ${intactFound}/${intactExpected} intact frames recovered`);
 });
+
+test('camera encoder padding (64 zero bytes after each EOI) costs no frame', async () => {
+  const frames = await Promise.all([jpeg(64, 48, 5), jpeg(64, 48, 6), jpeg(32, 32, 7)]);
+  const splitter = createJpegSplitter({ maxFrameBytes: 1 << 16 });
+  const out = splitter.push(Buffer.concat(frames.flatMap((f) => [f, Buffer.alloc(64)])));
+  assert.deepEqual(out, frames);
+  assert.equal(splitter.stats().discardedBytes, 3 * 64, 'the padding is counted as discarded bytes, nothing else');
+});
