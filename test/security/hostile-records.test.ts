@@ -77,12 +77,18 @@ interface Case {
 test('hostile records: each decodes correctly or lands in the DLQ with a precise code; the service keeps serving', async () => {
   const good = await solidJpeg(768, 576, '#557799');
   const bomb = await pixelBombJpeg();
+  // Marker structure intact, Huffman table emptied: passes every header check, fails in the decoder
+  // (the worker path, whose DLQ warning once printed a function's source).
+  const undecodable = Buffer.from(good);
+  const dht = undecodable.indexOf(Buffer.from([0xff, 0xc4]));
+  undecodable.fill(0, dht + 5, dht + 2 + undecodable.readUInt16BE(dht + 2));
   const cases: Case[] = [
     { name: 'random-bytes', key: 'CAM-RANDOM', value: randomBytes(64 * 1024), headers: frameHeaders('CAM-RANDOM', 768, 576), expect: 'not-jpeg' },
     { name: 'truncated', key: 'CAM-TRUNC', value: good.subarray(0, good.length >> 1), headers: frameHeaders('CAM-TRUNC', 768, 576), expect: 'truncated-jpeg' },
     { name: 'zero-bytes', key: 'CAM-EMPTY', value: Buffer.alloc(0), headers: frameHeaders('CAM-EMPTY', 768, 576), expect: 'empty-value' },
     { name: 'null-value', key: 'CAM-NULL', value: null, headers: frameHeaders('CAM-NULL', 768, 576), expect: 'empty-value' },
     { name: '20MB', key: 'CAM-BIG', value: Buffer.concat([good, randomBytes(20 << 20)]), headers: frameHeaders('CAM-BIG', 768, 576), expect: 'oversized-value' },
+    { name: 'undecodable', key: 'CAM-UNDEC', value: undecodable, headers: frameHeaders('CAM-UNDEC', 768, 576), expect: 'undecodable-jpeg' },
     { name: 'pixel-bomb', key: 'CAM-BOMB', value: bomb, headers: frameHeaders('CAM-BOMB', 16000, 16000), expect: 'too-many-pixels' },
     { name: 'padded-after-eoi', key: 'CAM-PAD', value: Buffer.concat([good, Buffer.alloc(64)]), headers: frameHeaders('CAM-PAD', 768, 576), expect: 'result', camera: 'CAM-PAD' },
     { name: 'camera-not-utf8', key: 'CAM-UTF', value: good, headers: frameHeaders('x', 768, 576, [['fl-camera', Buffer.from([0xff, 0xfe, 0x41])]]), expect: 'bad-camera-id' },
