@@ -93,7 +93,7 @@ export const cloudSchema = {
     windowSize: key('ingest.windowSize', 'Frames kept per camera in its ordered window.', 'nat', 30),
     maxFrameBytes: key('ingest.maxFrameBytes', 'Largest accepted JPEG; larger records go to the DLQ.', 'byte-size', 8 * 1024 * 1024),
     maxFramePixels: key('ingest.maxFramePixels', 'Largest width × height decoded, read from the JPEG header first; larger frames go to the DLQ (too-many-pixels). Default 4096×4096: every Raspberry Pi camera mode fits.', 'nat', DEFAULT_MAX_FRAME_PIXELS),
-    maxCameras: key('ingest.maxCameras', 'Most distinct cameras one instance tracks (windows, clocks, metric labels); records of further cameras go to the DLQ (too-many-cameras).', 'nat', 1000),
+    maxCameras: key('ingest.maxCameras', 'Most distinct cameras one instance tracks since it started (windows, clocks, metric labels); records of further cameras go to the DLQ (too-many-cameras).', 'nat', 1000),
     backfill: key('ingest.backfill', 'Consume the backfill topic.', Boolean, true),
     backfillQueue: key('ingest.backfillQueue', 'Backfill frames held in memory before the backfill topic is paused.', 'nat', 16),
     dlq: key('ingest.dlq', 'Send invalid records to the DLQ (false: log and skip them).', Boolean, true),
