@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { ConfigError, EXIT_CONFIG, createLogger, describeConfig, type Logger } from '@frameline/shared';
-import { loadAgentConfig, type AgentConfig } from './config.js';
+import { checkFiles, loadAgentConfig, type AgentConfig } from './config.js';
 import { CameraUnavailableError } from './camera/index.js';
 
 /** sysexits.h EX_UNAVAILABLE: the camera (binary, device or file) cannot be used. */
@@ -40,6 +40,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   let config: AgentConfig;
   try {
     config = loadAgentConfig({ ...(file ? { file } : {}), env });
+    if (command !== 'doctor') checkFiles(config, file ?? 'environment and defaults');
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -2,7 +2,7 @@
 // errors), read once at start, mapped to the typed options of each stage.
 import { isAbsolute, resolve } from 'node:path';
 import type convict from 'convict';
-import { ConfigError, dirOf, loadConfig, type LoadOptions, type PartitioningMode, type Secret, type SecurityProtocol, type KafkaConnection } from '@frameline/shared';
+import { CAMERA_ID_RULE, ConfigError, DEFAULT_MAX_FRAME_PIXELS, caFileProblem, cameraIdProblem, dirOf, loadConfig, type LoadOptions, type PartitioningMode, type Secret, type SecurityProtocol, type KafkaConnection } from '@frameline/shared';
 import type { CameraSourceOptions } from './camera/index.js';
 import type { PipelineOptions } from './pipeline/index.js';
 import type { DeliveryOptions, FsyncPolicy } from './delivery/index.js';
@@ -21,6 +21,7 @@ export interface AgentConfig {
   };
   pipeline: {
     maxFps: number;
+    maxFramePixels: number;
     motion: { enabled: boolean; threshold: number; keepAlive: number };
     resize: { enabled: boolean; maxWidth: number; maxHeight: number; quality: number };
   };
@@ -53,9 +54,9 @@ const bytes = (v: string) => v as unknown as number;
 const ms = (v: string) => v as unknown as number;
 
 function cameraId(v: unknown): void {
-  if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v)) {
-    throw new Error('must be 1-64 characters of letters, digits, ".", "_" or "-", like CAMERA-1');
-  }
+  if (typeof v !== 'string') throw new Error(`must be ${CAMERA_ID_RULE}`);
+  const problem = cameraIdProblem(v);
+  if (problem) throw new Error(problem);
 }
 
 function listenAddress(v: unknown): void {
@@ -93,6 +94,7 @@ export const agentSchema: convict.Schema<AgentConfig> = {
   },
   pipeline: {
     maxFps: { doc: 'Drop frames above this rate; 0 = no cap.', format: nonNegative, default: 0 },
+    maxFramePixels: { doc: 'Frames with more pixels (read from the JPEG header) are dropped, counted, before the motion gate or resize decodes them.', format: 'nat', default: DEFAULT_MAX_FRAME_PIXELS },
     motion: {
       enabled: { doc: 'Only send frames that differ from the last sent one.', format: Boolean, default: false },
       threshold: { doc: 'Mean absolute difference (0..1) that counts as motion.', format: nonNegative, default: 0.01 },
@@ -201,6 +203,7 @@ export function pipelineOptions(c: AgentConfig): PipelineOptions {
   const p = c.pipeline;
   return {
     ...(p.maxFps > 0 ? { maxFps: p.maxFps } : {}),
+    maxPixels: p.maxFramePixels,
     ...(p.motion.enabled ? { motion: { threshold: p.motion.threshold, keepAliveSeconds: p.motion.keepAlive / 1000 } } : {}),
     ...(p.resize.enabled ? { resize: { maxWidth: p.resize.maxWidth, maxHeight: p.resize.maxHeight, quality: p.resize.quality } } : {}),
   };
@@ -236,12 +239,25 @@ export function deliveryOptions(c: AgentConfig): DeliveryOptions {
   };
 }
 
+/**
+ * Files the agent needs at run time besides its secrets (the CA bundle), for
+ * `run` and `check-config`: throws ConfigError (exit 78) naming the key.
+ * Not part of loading, so a config can be examined on a machine without them.
+ */
+export function checkFiles(c: AgentConfig, source: string): void {
+  const caProblem = c.kafka.caFile ? caFileProblem(c.kafka.caFile) : undefined;
+  if (caProblem) throw new ConfigError(source, [{ key: 'kafka.caFile', message: caProblem }]);
+}
+
 /** Checks that need more than one key; convict validates keys one by one. */
 export function crossCheck(c: AgentConfig): { key: string; message: string }[] {
   const issues: { key: string; message: string }[] = [];
   if (c.camera.source === 'file' && !c.camera.file.path) issues.push({ key: 'camera.file.path', message: 'is required when camera.source is "file"' });
   if (c.kafka.security !== 'plaintext' && !c.kafka.passwordFile) {
     issues.push({ key: 'kafka.passwordFile', message: `is required with kafka.security "${c.kafka.security}" (a file holding the SCRAM password)` });
+  }
+  if (c.camera.width * c.camera.height > c.pipeline.maxFramePixels) {
+    issues.push({ key: 'pipeline.maxFramePixels', message: `is ${c.pipeline.maxFramePixels}, below the camera's own ${c.camera.width}×${c.camera.height}: raise it` });
   }
   if (c.partitioning === 'camera-index' && !/\d+$/.test(c.camera.id)) {
     issues.push({ key: 'partitioning', message: `"camera-index" needs camera.id to end in a number, got "${c.camera.id}"` });

@@ -2,7 +2,7 @@
 // once at start (strict: unknown keys are errors naming the key and the file).
 // Every key has an env var FRAMELINE_CLOUD_<PATH>; secrets come from files.
 import convict from 'convict';
-import { ConfigError, TOPICS, loadConfig, type LoadOptions, type Secret, type SecurityProtocol, type CameraFrom } from '@frameline/shared';
+import { ConfigError, DEFAULT_MAX_FRAME_PIXELS, caFileProblem, cameraIdProblem, TOPICS, loadConfig, type LoadOptions, type Secret, type SecurityProtocol, type CameraFrom } from '@frameline/shared';
 
 export type ModelKind = 'blazepose' | 'onnx-keypoints';
 
@@ -40,6 +40,8 @@ export interface CloudConfig {
     cameraPrefix: string;
     windowSize: number;
     maxFrameBytes: number;
+    maxFramePixels: number;
+    maxCameras: number;
     backfill: boolean;
     backfillQueue: number;
     dlq: boolean;
@@ -88,6 +90,8 @@ export const cloudSchema = {
     cameraPrefix: key('ingest.cameraPrefix', 'Camera id prefix for cameraFrom "partition".', String, 'CAMERA-'),
     windowSize: key('ingest.windowSize', 'Frames kept per camera in its ordered window.', 'nat', 30),
     maxFrameBytes: key('ingest.maxFrameBytes', 'Largest accepted JPEG; larger records go to the DLQ.', 'byte-size', 8 * 1024 * 1024),
+    maxFramePixels: key('ingest.maxFramePixels', 'Largest width × height decoded, read from the JPEG header first; larger frames go to the DLQ (too-many-pixels). Default 4096×4096: every Raspberry Pi camera mode fits.', 'nat', DEFAULT_MAX_FRAME_PIXELS),
+    maxCameras: key('ingest.maxCameras', 'Most distinct cameras one instance tracks since it started (windows, clocks, metric labels); records of further cameras go to the DLQ (too-many-cameras).', 'nat', 1000),
     backfill: key('ingest.backfill', 'Consume the backfill topic.', Boolean, true),
     backfillQueue: key('ingest.backfillQueue', 'Backfill frames held in memory before the backfill topic is paused.', 'nat', 16),
     dlq: key('ingest.dlq', 'Send invalid records to the DLQ (false: log and skip them).', Boolean, true),
@@ -146,8 +150,14 @@ function checkRanges(c: CloudConfig, source: string): void {
   if (c.scheduler.maxBatch < 1) issues.push({ key: 'scheduler.maxBatch', message: 'must be at least 1' });
   if (c.scheduler.maxLagMs < 1) issues.push({ key: 'scheduler.maxLagMs', message: 'must be at least 1ms' });
   if (c.ingest.windowSize < 1) issues.push({ key: 'ingest.windowSize', message: 'must be at least 1' });
+  const prefixProblem = c.ingest.cameraFrom === 'partition' ? cameraIdProblem(`${c.ingest.cameraPrefix}1`) : undefined;
+  if (prefixProblem) issues.push({ key: 'ingest.cameraPrefix', message: `makes camera ids like "${c.ingest.cameraPrefix}1": ${prefixProblem}` });
+  if (c.ingest.maxCameras < 1) issues.push({ key: 'ingest.maxCameras', message: 'must be at least 1' });
+  if (c.ingest.maxFramePixels < 1) issues.push({ key: 'ingest.maxFramePixels', message: 'must be at least 1' });
   if (c.ingest.backfillQueue < 1) issues.push({ key: 'ingest.backfillQueue', message: 'must be at least 1' });
   if (c.kafka.security !== 'plaintext' && !c.kafka.passwordFile) issues.push({ key: 'kafka.passwordFile', message: `security "${c.kafka.security}" needs a password file` });
+  const caProblem = c.kafka.caFile ? caFileProblem(c.kafka.caFile) : undefined;
+  if (caProblem) issues.push({ key: 'kafka.caFile', message: caProblem });
   if (c.kafka.maxFetchBytes <= c.ingest.maxFrameBytes) issues.push({ key: 'kafka.maxFetchBytes', message: 'must be larger than ingest.maxFrameBytes' });
   if (issues.length > 0) throw new ConfigError(source, issues);
 }

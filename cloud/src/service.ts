@@ -4,7 +4,8 @@
 // after them, so nothing flows into a closed pipe.
 import { availableParallelism } from 'node:os';
 import client from 'prom-client';
-import { createKafka, explainKafkaError, type KafkaConnection, type Logger } from '@frameline/shared';
+import { authorizationDenial, createKafka, explainKafkaError, type AuthorizationDenial, type KafkaConnection, type Logger } from '@frameline/shared';
+import { describeRefusal } from './refusal.js';
 import type { CloudConfig } from './config.js';
 import type { PoseResult } from './inference/index.js';
 import { configuredModel } from './inference/pool/model.js';
@@ -41,6 +42,8 @@ export interface CloudService {
   registry: client.Registry;
   health(): Promise<HealthReport>;
   counts(): ServiceCounts;
+  /** Set once the broker's ACLs refused something (what and the ACL to add); the service cannot work until fixed. */
+  refusal(): string | undefined;
 }
 
 export interface ServiceDeps {
@@ -49,6 +52,8 @@ export interface ServiceDeps {
   registry?: client.Registry;
   /** The model every inference worker builds; defaults to the configured one (model.*). */
   model?: ModelSpec;
+  /** Called once when the ACLs refuse the service (group, topic or cluster authorization); the caller stops it. */
+  onRefused?(message: string): void;
 }
 
 export function kafkaConnection(config: CloudConfig): KafkaConnection {
@@ -66,7 +71,13 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
   const registry = deps.registry ?? new client.Registry();
   const metrics = createMetrics(registry);
   const conn = kafkaConnection(config);
-  const kafka = createKafka(conn, deps.logger);
+  let refusal: string | undefined;
+  const refused = (denial: AuthorizationDenial) => {
+    if (refusal) return;
+    refusal = describeRefusal(denial, config);
+    deps.onRefused?.(refusal);
+  };
+  const kafka = createKafka(conn, deps.logger, { onAuthorizationDenied: refused });
   const http = createHttpServer(config.http.listen, deps.logger);
   const windows = createWindows<PoseResult>(config.ingest.windowSize);
   const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 });
@@ -79,6 +90,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     logger: deps.logger.child('inference'),
     // /healthz reports a slow batch after stallAfter; only a batch far past it is a hang.
     batchTimeoutMs: Math.max(60_000, 5 * config.health.stallAfter),
+    maxPixels: config.ingest.maxFramePixels,
   });
   const outcomes = createOutcomes({ publisher, dlq, windows, metrics, logger: deps.logger, modelName: () => pool.modelName() ?? config.model.kind });
   const scheduler = createScheduler({
@@ -108,6 +120,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     http,
     registry,
     health,
+    refusal: () => refusal,
     counts() {
       const ih = ingest.health();
       const oc = outcomes.counts();
@@ -118,6 +131,8 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       try {
         await producer.connect();
       } catch (err) {
+        const denial = authorizationDenial(err);
+        if (denial) refused(denial);
         throw new Error(`cannot connect to Kafka: ${explainKafkaError(err, conn).message}`);
       }
       await pool.start();
@@ -126,6 +141,8 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       try {
         await ingest.start();
       } catch (err) {
+        const denial = authorizationDenial(err);
+        if (denial) refused(denial);
         throw new Error(`cannot start consuming: ${explainKafkaError(err, conn).message}`);
       }
     },

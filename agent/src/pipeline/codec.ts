@@ -1,6 +1,7 @@
 // The only place the pipeline decodes JPEGs. An interface so tests can count
 // decodes and prove the fast path never touches pixels.
 import sharp from 'sharp';
+import { DEFAULT_MAX_FRAME_PIXELS } from '@frameline/shared';
 
 export interface ResizeBox {
   maxWidth?: number;
@@ -20,11 +21,13 @@ export interface FrameCodec {
   resize(jpeg: Buffer, box: ResizeBox, quality: number): Promise<EncodedFrame>;
 }
 
-export function createSharpCodec(): FrameCodec {
+/** `maxPixels` becomes sharp's limitInputPixels: libvips refuses larger images from their header. */
+export function createSharpCodec(maxPixels = DEFAULT_MAX_FRAME_PIXELS): FrameCodec {
+  const input = { limitInputPixels: maxPixels };
   return {
     async grayThumbnail(jpeg, width, height) {
       // JPEG shrink-on-load decodes at 1/8 scale first, so this stays cheap for large frames.
-      const { data, info } = await sharp(jpeg)
+      const { data, info } = await sharp(jpeg, input)
         .resize(width, height, { fit: 'fill' })
         .grayscale()
         .raw()
@@ -33,7 +36,7 @@ export function createSharpCodec(): FrameCodec {
       return data;
     },
     async resize(jpeg, box, quality) {
-      const { data, info } = await sharp(jpeg)
+      const { data, info } = await sharp(jpeg, input)
         .rotate() // honour an EXIF orientation before measuring the box
         .resize({ width: box.maxWidth, height: box.maxHeight, fit: 'inside', withoutEnlargement: true })
         .jpeg({ quality, mozjpeg: false })

@@ -5,7 +5,7 @@
 // frame at a time, only when the consumer asks for the next frame. If work
 // falls behind, the oldest waiting frames are dropped and counted, so lag
 // cannot build up. With neither gate nor resize on, no frame is ever decoded.
-import type { Logger } from '@frameline/shared';
+import { DEFAULT_MAX_FRAME_PIXELS, jpegSize, pixelLimitProblem, type Logger } from '@frameline/shared';
 import { createLatestQueue } from '../camera/frame-queue.js';
 import type { CapturedFrame } from '../camera/source.js';
 import { createSharpCodec, type FrameCodec } from './codec.js';
@@ -30,6 +30,8 @@ export interface PipelineOptions {
   waitingFrames?: number;
   /** Decoder; tests inject a counting one. Default sharp. */
   codec?: FrameCodec;
+  /** Frames with more pixels (from the JPEG header) are dropped before the gate or resize decodes them. Default DEFAULT_MAX_FRAME_PIXELS. */
+  maxPixels?: number;
 }
 
 /** A frame ready for delivery (the record's payload and headers minus camera/run/seq). */
@@ -53,6 +55,8 @@ export interface PipelineStats {
   droppedBehind: number;
   /** Frames that could not be decoded or re-encoded. */
   failed: number;
+  /** Frames over maxPixels (or without a readable JPEG header) that the gate or resize would have had to decode. */
+  droppedTooManyPixels: number;
   resized: number;
   /** Frames passed by the gate only because the keep-alive was due. */
   keepAlive: number;
@@ -67,7 +71,8 @@ export interface Pipeline {
 
 export function createPipeline(options: PipelineOptions, logger: Logger): Pipeline {
   const log = logger.child('pipeline');
-  const codec = options.codec ?? createSharpCodec();
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_FRAME_PIXELS;
+  const codec = options.codec ?? createSharpCodec(maxPixels);
   const fpsCap = options.maxFps ? createFpsCap(options.maxFps) : undefined;
   const gate = options.motion ? createMotionGate(options.motion, codec) : undefined;
   const resize = options.resize && (options.resize.maxWidth || options.resize.maxHeight || options.resize.reencode) ? options.resize : undefined;
@@ -78,6 +83,7 @@ export function createPipeline(options: PipelineOptions, logger: Logger): Pipeli
     droppedByGate: 0,
     droppedBehind: 0,
     failed: 0,
+    droppedTooManyPixels: 0,
     resized: 0,
     keepAlive: 0,
     lastMotion: null,
@@ -91,6 +97,14 @@ export function createPipeline(options: PipelineOptions, logger: Logger): Pipeli
   /** Gate and resize one frame; undefined when it is dropped. */
   const processFrame = async (frame: CapturedFrame): Promise<ReadyFrame | undefined> => {
     const ready: ReadyFrame = { jpeg: frame.jpeg, capturedAt: frame.capturedAt, width: frame.width, height: frame.height };
+    if (gate || resize) {
+      const size = jpegSize(frame.jpeg);
+      const problem = size ? pixelLimitProblem(size, maxPixels) : 'no JPEG frame header (SOF) to read the size from';
+      if (problem) {
+        if (stats.droppedTooManyPixels++ % 100 === 0) log.warn('dropping a frame before decoding it', { reason: problem, dropped: stats.droppedTooManyPixels });
+        return undefined;
+      }
+    }
     try {
       if (gate) {
         const verdict = await gate.check(frame.jpeg, frame.capturedAt);

@@ -53,7 +53,7 @@ export function createAgentMetrics(camera: string, sources: StatsSources): Agent
     const pl = sources.pipeline();
     const cam = sources.camera();
     return {
-      fps_cap: pl.droppedByFps, motion_gate: pl.droppedByGate, pipeline_behind: pl.droppedBehind, pipeline_failed: pl.failed,
+      fps_cap: pl.droppedByFps, motion_gate: pl.droppedByGate, pipeline_behind: pl.droppedBehind, pipeline_failed: pl.failed, too_many_pixels: pl.droppedTooManyPixels,
       camera_queue: cam.droppedFrames, spool_evicted: sources.delivery().evicted,
       ...Object.fromEntries(Object.entries(sources.delivery().dropped).map(([k, v]) => [`delivery_${k}`, v])),
     };

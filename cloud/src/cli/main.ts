@@ -2,7 +2,7 @@
 // and validated once here; everything below receives typed values. main()
 // returns the exit status; only bin/frameline-cloud.js sets it.
 import { parseArgs } from 'node:util';
-import { ConfigError, EXIT_CONFIG, createLogger, describeConfig } from '@frameline/shared';
+import { ConfigError, EXIT_CONFIG, EXIT_NOPERM, createLogger, describeConfig } from '@frameline/shared';
 import { loadCloudConfig, type CloudConfig } from '../config.js';
 import { poseModelOptions } from '../inference/pool/model.js';
 import type { ModelSpec } from '../inference/pool/protocol.js';
@@ -25,7 +25,8 @@ commands:
   infer          run the pose model on image files (see frameline-cloud infer --help)
 
 Every key can also be set by an env var FRAMELINE_CLOUD_<SECTION>_<KEY>; see config/cloud.example.json.
-Exit status 78: invalid configuration.`;
+Exit status 78: invalid configuration; 77: the broker's ACLs refused the
+service (the log names what was refused and the ACL to add).`;
 
 /** Throws shared's ConfigError (naming the key and the file); main() turns it into exit 78. */
 function readConfig(file: string | undefined, overrides?: Record<string, unknown>): CloudConfig {
@@ -36,25 +37,33 @@ function readConfig(file: string | undefined, overrides?: Record<string, unknown
 async function run(file: string | undefined, options: MainOptions): Promise<number> {
   const config = readConfig(file);
   const logger = createLogger({ level: config.log.level, scope: 'cloud' });
-  const service = createCloudService(config, { logger, ...(options.model ? { model: options.model } : {}) });
-  let signalled!: (signal: string) => void;
-  const signal = new Promise<string>((resolve) => (signalled = resolve));
-  process.once('SIGTERM', () => signalled('SIGTERM'));
-  process.once('SIGINT', () => signalled('SIGINT'));
+  let stopFor!: (reason: { signal: string } | { refused: string }) => void;
+  const stopReason = new Promise<{ signal: string } | { refused: string }>((resolve) => (stopFor = resolve));
+  // Retrying cannot fix an ACL refusal: stop, and let systemd show why (status 77, NOPERM).
+  const service = createCloudService(config, {
+    logger,
+    ...(options.model ? { model: options.model } : {}),
+    onRefused: (message) => stopFor({ refused: message }),
+  });
+  process.once('SIGTERM', () => stopFor({ signal: 'SIGTERM' }));
+  process.once('SIGINT', () => stopFor({ signal: 'SIGINT' }));
   try {
     await service.start();
   } catch (err) {
     logger.error('cannot start', { error: err as Error });
     await service.stop().catch(() => {});
-    return 1;
+    return service.refusal() ? EXIT_NOPERM : 1;
   }
-  logger.info('signal received; stopping', { signal: await signal });
+  const reason = await stopReason;
+  const failed = 'refused' in reason ? EXIT_NOPERM : 1;
+  if ('refused' in reason) logger.error(`stopping: ${reason.refused}`);
+  else logger.info('signal received; stopping', { signal: reason.signal });
   try {
     await service.stop();
-    return 0;
+    return 'refused' in reason ? EXIT_NOPERM : 0;
   } catch (err) {
     logger.error('stop failed', { error: err as Error });
-    return 1;
+    return failed;
   }
 }
 
@@ -62,7 +71,10 @@ const INFER_USAGE = `usage: frameline-cloud infer [--config FILE] [--out DIR] IM
 
 Runs the configured pose model (model.* in the config; the default without one)
 on JPEG or PNG files and prints one video.inferences record (JSON) per image.
---out DIR also writes DIR/<name>.pose.jpg with the skeletons drawn.`;
+--out DIR also writes DIR/<name>.pose.jpg with the skeletons drawn.
+An image that cannot be read or decoded (or has more than ingest.maxFramePixels
+pixels) gets one line "PATH: CODE: reason" on stderr; the others are still
+inferred, and the exit status is then 65.`;
 
 async function infer(args: string[]): Promise<number> {
   let parsed;
@@ -80,8 +92,9 @@ async function infer(args: string[]): Promise<number> {
   const config = readConfig(parsed.values.config, parsed.values.config ? undefined : { kafka: { security: 'plaintext' } });
   // Results go to stdout as JSON lines; the log goes to stderr so they can be piped.
   const logger = createLogger({ level: config.log.level, scope: 'cloud', stream: process.stderr, journald: false });
-  await inferCommand({ images: parsed.positionals, ...(parsed.values.out ? { outDir: parsed.values.out } : {}), model: poseModelOptions(config.model) }, logger);
-  return 0;
+  const outcome = await inferCommand({ images: parsed.positionals, ...(parsed.values.out ? { outDir: parsed.values.out } : {}), model: poseModelOptions(config.model), maxPixels: config.ingest.maxFramePixels }, logger);
+  // EX_DATAERR: some input images were bad; each has its line on stderr.
+  return outcome.failed > 0 ? 65 : 0;
 }
 
 async function command(argv: string[], options: MainOptions): Promise<number> {

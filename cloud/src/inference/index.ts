@@ -5,5 +5,5 @@ export { BLAZEPOSE_KEYPOINTS, COCO_KEYPOINTS } from './types.js';
 export type { OnnxKeypointsOptions, MoveNetDecode } from './keypoints.js';
 export type { DetectorOptions } from './detector.js';
 export { ModelFileMissingError, createSession, type SessionOptions, type ModelSession } from './session.js';
-export { decodeJpeg } from './decode.js';
+export { decodeJpeg, PixelLimitError } from './decode.js';
 export { drawPoses, type DrawOptions } from './draw.js';

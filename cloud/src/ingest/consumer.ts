@@ -5,6 +5,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { FrameValidationError, H, decodeFrame, headerString, type Logger } from '@frameline/shared';
 import type { CloudConfig } from '../config.js';
+import { createCameraAdmission } from './cameras.js';
 import { createCameraClocks } from './clock.js';
 import type { DeadLetter } from './dlq.js';
 import type { FrameSink, IngestMetrics, Job, LagEntry, Source } from './handoff.js';
@@ -53,7 +54,8 @@ const FRESH_RECORDS = 10;
 export function createIngest(deps: IngestDeps): Ingest {
   const { config, tracker, windows, scheduler, metrics, dlq } = deps;
   const log = deps.logger.child('ingest');
-  const clocks = createCameraClocks(log);
+  const clocks = createCameraClocks(log, { maxCameras: config.ingest.maxCameras });
+  const cameras = createCameraAdmission(config.ingest.maxCameras);
   const topics = config.ingest.backfill ? [config.topics.frames, config.topics.backfill] : [config.topics.frames];
   const consumer: Consumer = deps.kafka.consumer({
     groupId: config.kafka.groupId,
@@ -73,6 +75,9 @@ export function createIngest(deps: IngestDeps): Ingest {
   let invalid = 0;
   let backfillPaused = false;
   let committing: Promise<void> | undefined;
+  // Per topic/partition: the previous batch ended at the partition's end, so
+  // this batch holds records produced since that fetch, not a backlog.
+  const caughtUp = new Set<string>();
   let commitTimer: NodeJS.Timeout | undefined;
 
   consumer.on(consumer.events.FETCH, () => void (lastFetchAt = Date.now()));
@@ -81,6 +86,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     // waiting here may now belong to another instance, so start afresh.
     tracker.reset();
     scheduler.reset();
+    caughtUp.clear();
     log.info('partitions assigned', { group: e.payload.groupId, assignment: e.payload.memberAssignment });
   });
   consumer.on(consumer.events.CRASH, (e) => {
@@ -91,6 +97,7 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   const decodeOptions = (topic: string, partition: number) => ({
     maxBytes: config.ingest.maxFrameBytes,
+    maxPixels: config.ingest.maxFramePixels,
     cameraFrom: config.ingest.cameraFrom,
     cameraPrefix: config.ingest.cameraPrefix,
     topic,
@@ -111,6 +118,9 @@ export function createIngest(deps: IngestDeps): Ingest {
     let frame;
     try {
       frame = decodeFrame(message, decodeOptions(topic, partition));
+      if (!cameras.admit(frame.camera)) {
+        throw new FrameValidationError('too-many-cameras', `camera ${frame.camera} would be camera ${config.ingest.maxCameras + 1} of this instance, above ingest.maxCameras`);
+      }
     } catch (err) {
       if (!(err instanceof FrameValidationError)) throw err;
       metrics.dlq.inc({ code: err.code });
@@ -146,19 +156,28 @@ export function createIngest(deps: IngestDeps): Ingest {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const source: Source = batch.topic === config.topics.backfill ? 'backfill' : 'live';
     lastBatchAt = Date.now();
+    const where = `${batch.topic}/${batch.partition}`;
+    const wasCaughtUp = caughtUp.delete(where);
+    let finished = true;
     for (const message of batch.messages) {
-      if (!isRunning() || isStale()) break;
+      if (!isRunning() || isStale()) {
+        finished = false;
+        break;
+      }
       if (source === 'backfill' && scheduler.backfillRoom() === 0) {
         // Unresolved messages are fetched again once the topic resumes.
         pauseBackfill();
+        finished = false;
         break;
       }
-      // Near the partition's end the record was produced a moment ago: its
-      // age at ingest is network delay plus the camera's clock offset.
-      const fresh = Number(batch.highWatermark) - Number(message.offset) <= FRESH_RECORDS;
+      // Produced since our last look at a partition we had read to its end,
+      // and near that end: its age at ingest is network delay plus the
+      // camera's clock offset. A backlog read after a restart is neither.
+      const fresh = wasCaughtUp && Number(batch.highWatermark) - Number(message.offset) <= FRESH_RECORDS;
       await take(batch.topic, batch.partition, message, source, fresh);
       resolveOffset(message.offset);
     }
+    if (finished && Number(batch.offsetLag()) <= 0) caughtUp.add(where);
     await heartbeat();
   }
 
@@ -184,13 +203,16 @@ export function createIngest(deps: IngestDeps): Ingest {
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+      // A consumer that crashed while joining (the group refused, say) never runs.
+      if (crashed) throw new Error(`consumer crashed while starting: ${crashed}`);
       running = true;
       commitTimer = setInterval(() => void commit(), config.ingest.commitInterval);
       commitTimer.unref();
       log.info('consuming', { topics, group: config.kafka.groupId, cameraFrom: config.ingest.cameraFrom });
     },
     pause() {
-      consumer.pause(topics.map((topic) => ({ topic })));
+      // Throws when the consumer never ran (it crashed at start): nothing to pause then.
+      if (running && !crashed) consumer.pause(topics.map((topic) => ({ topic })));
     },
     resumeBackfill() {
       if (!backfillPaused) return;

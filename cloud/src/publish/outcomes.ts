@@ -104,10 +104,10 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
         return;
       }
       // Passed the cheap JPEG checks but does not decode: a bad record like any other.
-      metrics.dlq.inc({ code: 'undecodable-jpeg' });
+      metrics.dlq.inc({ code: /^[a-z-]+(?=:)/.exec(o.error)?.[0] ?? 'undecodable-jpeg' });
       counts.dlq++;
       const { origin, frame, ticket } = d.job;
-      await deps.dlq.send({ key: origin.key, value: frame.jpeg, timestamp: origin.timestamp, headers: origin.headers }, o.error, ticket);
+      await deps.dlq.send({ key: origin.key, value: frame.jpeg, timestamp: origin.timestamp, headers: origin.headers }, o.error, { topic: ticket.topic, partition: ticket.partition, offset: ticket.offset });
       ticket.complete();
     }));
     records.sort((a, b) => batch.indexOf(a.d) - batch.indexOf(b.d));

@@ -116,7 +116,10 @@ function schemaNode(schema: Record<string, unknown>, key: string): SchemaNode | 
 
 /** convict leaves out falsy values (0, false, ""); the operator needs to see them too. */
 function withValues<T>(issues: ConfigIssue[], conf: convict.Config<T> | undefined, schema: Record<string, unknown>): ConfigIssue[] {
-  return issues.map((issue) => {
+  // A hostile or pasted value (3000 characters, say) must not flood the terminal or the journal.
+  const clip = (m: string) => (m.length > 600 ? `${m.slice(0, 600)}…` : m);
+  return issues.map((issue) => ({ ...issue, message: clip(withValue(issue).message) }));
+  function withValue(issue: ConfigIssue): ConfigIssue {
     if (!conf || /value was /.test(issue.message) || issue.message.startsWith('unknown key')) return issue;
     const node = schemaNode(schema, issue.key);
     if (!node || node.sensitive === true) return issue;
@@ -126,8 +129,9 @@ function withValues<T>(issues: ConfigIssue[], conf: convict.Config<T> | undefine
     } catch {
       return issue;
     }
-    return { ...issue, message: `${issue.message}: value was ${JSON.stringify(value)}` };
-  });
+    const shown = JSON.stringify(value) ?? String(value);
+    return { ...issue, message: `${issue.message}: value was ${shown.length > 200 ? `${shown.slice(0, 200)}…` : shown}` };
+  }
 }
 
 /**

@@ -56,9 +56,24 @@ export function readSecret(ref: string, lookup: SecretLookup): Secret {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new Error(`cannot read secret file ${path} (${code}); create it with mode 0600 or point the key at the right file`);
   }
+  return new Secret(secretFromText(text, path), path);
+}
+
+/**
+ * The secret in a file's text: one final newline (what editors and `echo`
+ * add) is removed; any other whitespace or line break at either end, or a
+ * control character anywhere, is refused rather than guessed at, because a
+ * password with a stray newline fails authentication with no hint.
+ */
+export function secretFromText(text: string, path: string): string {
   const value = text.replace(/\r?\n$/, '');
   if (value.length === 0) throw new Error(`secret file ${path} is empty`);
-  return new Secret(value, path);
+  if (/^\s|\s$/.test(value)) {
+    throw new Error(`secret file ${path} has whitespace or an extra line break at its start or end (after removing one final newline); secrets may not: write it with printf '%s' "$SECRET" > FILE`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new Error(`secret file ${path} holds a control character or line break inside the secret; it must be one line`);
+  return value;
 }
 
 export function dirOf(file: string | undefined): string | undefined {

@@ -6,6 +6,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient, KafkaConfig, logCreator } from 'kafkajs';
 import type { Logger } from '../log/logger.js';
 import type { Secret } from '../config/secret.js';
+import { denialFromLogEntry, type AuthorizationDenial } from './authorization.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -36,11 +37,13 @@ const REMEMBERED_MESSAGES = 200;
  * delivery layer reports the broker state itself). So kafkajs errors become
  * warnings, and a message repeated within a minute drops to debug.
  */
-export function kafkaLogCreator(logger: Logger): logCreator {
+export function kafkaLogCreator(logger: Logger, hooks: KafkaHooks = {}): logCreator {
   const log = logger.child('kafka');
   const lastSeen = new Map<string, number>();
   return () => ({ level, log: entry }) => {
     const { message, timestamp: _t, logger: _l, ...fields } = entry as { message: string; [k: string]: unknown };
+    const denial = hooks.onAuthorizationDenied && level === logLevel.ERROR ? denialFromLogEntry(message, fields) : undefined;
+    if (denial) hooks.onAuthorizationDenied!(denial);
     const now = Date.now();
     const key = `${message} ${String(fields.broker ?? '')}`;
     const repeated = now - (lastSeen.get(key) ?? -Infinity) < REPEAT_WINDOW_MS;
@@ -56,7 +59,13 @@ export function kafkaLogCreator(logger: Logger): logCreator {
   };
 }
 
-export function kafkaConfig(conn: KafkaConnection, logger: Logger): KafkaConfig {
+/** Callbacks a client's owner may want from kafkajs's internals. */
+export interface KafkaHooks {
+  /** The broker refused a request for lack of an ACL (seen in kafkajs's response log, which errors may not carry). */
+  onAuthorizationDenied?(denial: AuthorizationDenial): void;
+}
+
+export function kafkaConfig(conn: KafkaConnection, logger: Logger, hooks: KafkaHooks = {}): KafkaConfig {
   const cfg: KafkaConfig = {
     clientId: conn.clientId,
     brokers: conn.brokers,
@@ -68,7 +77,7 @@ export function kafkaConfig(conn: KafkaConnection, logger: Logger): KafkaConfig 
       maxRetryTime: conn.retry?.maxRetryTimeMs ?? 30_000,
     },
     logLevel: logLevel.INFO,
-    logCreator: kafkaLogCreator(logger),
+    logCreator: kafkaLogCreator(logger, hooks),
   };
   if (conn.security !== 'plaintext') {
     if (!conn.username || !conn.password) {
@@ -83,9 +92,9 @@ export function kafkaConfig(conn: KafkaConnection, logger: Logger): KafkaConfig 
   return cfg;
 }
 
-export function createKafka(conn: KafkaConnection, logger: Logger): KafkaClient {
+export function createKafka(conn: KafkaConnection, logger: Logger, hooks: KafkaHooks = {}): KafkaClient {
   // kafkajs prints a partitioner migration notice on every producer otherwise;
   // we always set partitions ourselves.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
-  return new Kafka(kafkaConfig(conn, logger));
+  return new Kafka(kafkaConfig(conn, logger, hooks));
 }

@@ -4,6 +4,7 @@
 import { fstatSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
+import { formatField } from './fields.js';
 
 export type Level = 'error' | 'warn' | 'info' | 'debug';
 export type Fields = Record<string, unknown>;
@@ -44,13 +45,6 @@ export function stdoutIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
   }
 }
 
-function formatValue(v: unknown): string {
-  if (v instanceof Error) return JSON.stringify(v.message);
-  if (typeof v === 'string') return /^[\w.:/@+-]*$/.test(v) && v !== '' ? v : JSON.stringify(v);
-  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
-  return String(v);
-}
-
 function scrub(text: string, secrets: Set<string>): string {
   let out = text;
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join(MASK);
@@ -65,7 +59,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const parts: string[] = [];
     for (const [k, v] of Object.entries(fields)) {
       if (typeof k !== 'string' || v === undefined) continue;
-      parts.push(`${k}=${SENSITIVE_FIELD.test(k) ? MASK : formatValue(v)}`);
+      parts.push(`${k}=${SENSITIVE_FIELD.test(k) ? MASK : formatField(v)}`);
     }
     const body = `${scope ? `[${String(scope)}] ` : ''}${String(message)}${parts.length ? ' ' + parts.join(' ') : ''}`;
     const text = scrub(body.replace(/\n/g, '\\n'), secrets);

@@ -2,6 +2,8 @@
 // One Kafka record per frame: key = camera id, value = JPEG bytes untouched,
 // timestamp = capture time, and UTF-8 string headers any Kafka client can read.
 import { partitionForKey } from './murmur2.js';
+import { cameraIdProblem } from './camera-id.js';
+import { DEFAULT_MAX_FRAME_PIXELS, pixelLimitProblem, readJpegLayout } from './jpeg.js';
 
 export const FRAME_SCHEMA = '1';
 export const H = {
@@ -94,6 +96,10 @@ export type FrameErrorCode =
   | 'oversized-value'
   | 'not-jpeg'
   | 'truncated-jpeg'
+  | 'corrupt-jpeg'
+  | 'too-many-pixels'
+  | 'bad-camera-id'
+  | 'too-many-cameras'
   | 'missing-header'
   | 'bad-header'
   | 'unsupported-schema';
@@ -132,6 +138,8 @@ export type CameraFrom = 'headers' | 'key' | 'partition';
 
 export interface DecodeOptions {
   maxBytes: number;
+  /** Largest width × height accepted, read from the JPEG header. Default DEFAULT_MAX_FRAME_PIXELS. */
+  maxPixels?: number;
   cameraFrom?: CameraFrom;
   topic?: string;
   partition?: number;
@@ -146,23 +154,30 @@ export function headerString(headers: ConsumedRecord['headers'], name: string): 
   return typeof one === 'string' ? one : one.toString('utf8');
 }
 
-const SOI = [0xff, 0xd8, 0xff];
-
-/** Throws FrameValidationError unless `value` looks like one complete JPEG within maxBytes. */
-export function checkJpeg(value: Buffer | null, maxBytes: number): Buffer {
+/**
+ * Throws FrameValidationError unless `value` is one complete JPEG within
+ * maxBytes and maxPixels (from its SOF header, before anything decodes it).
+ * Bytes after the EOI marker (encoder padding) are allowed and kept.
+ */
+export function checkJpeg(value: Buffer | null, maxBytes: number, maxPixels = DEFAULT_MAX_FRAME_PIXELS): Buffer {
   if (!value || value.length === 0) throw new FrameValidationError('empty-value', 'record value is empty');
   if (value.length > maxBytes) {
     throw new FrameValidationError('oversized-value', `value is ${value.length} bytes, limit is ${maxBytes}`);
   }
-  if (value.length < 4 || SOI.some((b, i) => value[i] !== b)) {
-    throw new FrameValidationError('not-jpeg', 'value does not start with a JPEG SOI marker (FF D8 FF)');
-  }
-  // Encoders may pad after EOI; a cut-off upload has no EOI near the end at all.
-  const tail = value.subarray(Math.max(0, value.length - 32));
-  if (tail.lastIndexOf(Buffer.from([0xff, 0xd9])) < 0) {
-    throw new FrameValidationError('truncated-jpeg', 'value has no JPEG EOI marker (FF D9) at its end: truncated upload?');
-  }
+  const layout = readJpegLayout(value);
+  if ('code' in layout) throw new FrameValidationError(layout.code, `value ${layout.message}`);
+  const tooBig = pixelLimitProblem(layout, maxPixels);
+  if (tooBig) throw new FrameValidationError('too-many-pixels', tooBig);
   return value;
+}
+
+/** Our agent sends a UUID; anything of this shape is fine as a window key and log field. */
+const RUN_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function checkCameraId(camera: string): string {
+  const problem = cameraIdProblem(camera);
+  if (problem) throw new FrameValidationError('bad-camera-id', problem);
+  return camera;
 }
 
 function requireHeader(headers: ConsumedRecord['headers'], name: string): string {
@@ -186,16 +201,17 @@ export function decodeFrame(record: ConsumedRecord, options: DecodeOptions): Fra
   const h = record.headers;
   const schema = requireHeader(h, H.schema);
   if (schema !== FRAME_SCHEMA) {
-    throw new FrameValidationError('unsupported-schema', `fl-schema ${JSON.stringify(schema)} is not ${FRAME_SCHEMA}; upgrade the cloud service`);
+    throw new FrameValidationError('unsupported-schema', `fl-schema ${JSON.stringify(schema.slice(0, 40))} is not ${FRAME_SCHEMA}; upgrade the cloud service`);
   }
-  const camera = requireHeader(h, H.camera);
+  const camera = checkCameraId(requireHeader(h, H.camera));
   const run = requireHeader(h, H.run);
+  if (!RUN_PATTERN.test(run)) throw new FrameValidationError('bad-header', `header fl-run is not 1-64 characters of letters, digits, ".", "_", ":" or "-": ${JSON.stringify(run.slice(0, 40))}`);
   const seq = numberHeader(h, H.seq, true);
   const capturedAt = numberHeader(h, H.capturedAt, false);
   const width = numberHeader(h, H.width, true);
   const height = numberHeader(h, H.height, true);
   const motionText = headerString(h, H.motion);
-  const jpeg = checkJpeg(record.value, options.maxBytes);
+  const jpeg = checkJpeg(record.value, options.maxBytes, options.maxPixels);
   const frame: Frame = { camera, run, seq, capturedAt, width, height, jpeg };
   if (motionText !== undefined) {
     const motion = Number(motionText);
@@ -210,12 +226,12 @@ function decodeForeignFrame(record: ConsumedRecord, options: DecodeOptions, mode
   let camera: string;
   if (mode === 'key') {
     if (!record.key || record.key.length === 0) throw new FrameValidationError('missing-header', 'record has no key, but cameraFrom is "key"');
-    camera = record.key.toString('utf8');
+    camera = checkCameraId(record.key.toString('utf8'));
   } else {
     if (options.partition === undefined) throw new Error('decodeFrame: cameraFrom "partition" needs options.partition');
-    camera = `${options.cameraPrefix ?? 'CAMERA-'}${options.partition + 1}`;
+    camera = checkCameraId(`${options.cameraPrefix ?? 'CAMERA-'}${options.partition + 1}`);
   }
-  const jpeg = checkJpeg(record.value, options.maxBytes);
+  const jpeg = checkJpeg(record.value, options.maxBytes, options.maxPixels);
   return {
     camera,
     // One run per topic-partition: offsets are the only sequence such producers give.

@@ -4,7 +4,7 @@
 // worker whose batch runs past batchTimeoutMs is wedged (a native hang in
 // the model, say): it is terminated, which fails the batch and restarts it.
 import { Worker } from 'node:worker_threads';
-import type { Logger } from '@frameline/shared';
+import { DEFAULT_MAX_FRAME_PIXELS, type Logger } from '@frameline/shared';
 import type { BatchRunner } from '../../scheduler/scheduler.js';
 import type { ImageOutcome, ModelSpec, RunRequest, WorkerInit, WorkerMessage } from './protocol.js';
 
@@ -44,6 +44,8 @@ export interface PoolOptions {
   logger: Logger;
   /** A batch running longer than this gets its worker terminated and restarted. */
   batchTimeoutMs: number;
+  /** Pixel limit of every decode (ingest.maxFramePixels); default DEFAULT_MAX_FRAME_PIXELS. */
+  maxPixels?: number;
 }
 
 interface Slot {
@@ -69,7 +71,7 @@ export function createWorkerPool(options: PoolOptions): WorkerPool {
 
   function spawn(slot: Slot): Promise<ModelInfo> {
     return new Promise((resolve, reject) => {
-      const init: WorkerInit = { model: options.model, logLevel: options.logLevel, index: slot.index };
+      const init: WorkerInit = { model: options.model, logLevel: options.logLevel, index: slot.index, maxPixels: options.maxPixels ?? DEFAULT_MAX_FRAME_PIXELS };
       const worker = new Worker(WORKER_URL, { workerData: init });
       slot.worker = worker;
       let settled = false;

@@ -3,7 +3,8 @@
 import type { Logger } from '@frameline/shared';
 import type { DecodedImage, PoseModel, PoseResult } from '../index.js';
 
-export type Decode = (jpeg: Buffer) => Promise<DecodedImage>;
+/** Decodes a JPEG, refusing frames with more than maxPixels pixels from their header. */
+export type Decode = (jpeg: Buffer, maxPixels?: number) => Promise<DecodedImage>;
 
 /** What a model factory module builds in each worker: the model and the JPEG decoder that feeds it. */
 export interface BuiltModel {
@@ -30,6 +31,8 @@ export interface WorkerInit {
   model: ModelSpec;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   index: number;
+  /** Frames with more pixels are refused from their header (ingest.maxFramePixels). */
+  maxPixels: number;
 }
 
 export interface RunRequest {

@@ -39,9 +39,9 @@ async function main(): Promise<void> {
     const outcomes: (ImageOutcome | undefined)[] = new Array(req.jpegs.length);
     const decodedAt: (DecodedImage | undefined)[] = await Promise.all(req.jpegs.map(async (bytes, i) => {
       try {
-        return await decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        return await decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), init.maxPixels);
       } catch (err) {
-        outcomes[i] = { ok: false, error: `undecodable-jpeg: ${(err as Error).message}` };
+        outcomes[i] = { ok: false, error: `${(err as { code?: string }).code ?? 'undecodable-jpeg'}: ${(err as Error).message}` };
         return undefined;
       }
     }));

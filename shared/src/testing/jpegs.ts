@@ -1,0 +1,34 @@
+// Test support: real JPEGs of the kinds hostile or odd producers send.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { jpegSize } from '../record/jpeg.js';
+import { REPO_ROOT } from './broker.js';
+
+/** A plain JPEG of `width`×`height` in one colour. */
+export function solidJpeg(width: number, height: number, colour = '#6688aa', quality = 80): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: colour } }).jpeg({ quality }).toBuffer();
+}
+
+export const BOMB_SIDE = 16_000;
+
+/**
+ * A real, decodable 16000×16000 grayscale JPEG (256 Mpx, about 1.5 MB: it
+ * compresses well), which decoded to RGB would take 768 MB. Made once per
+ * checkout under .cache/ (encoding it takes tens of seconds on a busy machine).
+ */
+export async function pixelBombJpeg(): Promise<Buffer> {
+  const dir = join(REPO_ROOT, '.cache/test-jpegs');
+  const file = join(dir, `pixel-bomb-${BOMB_SIDE}.jpg`);
+  if (existsSync(file)) {
+    const cached = readFileSync(file);
+    const size = jpegSize(cached);
+    if (size?.width === BOMB_SIDE && size.height === BOMB_SIDE) return cached;
+  }
+  const jpeg = await sharp({ create: { width: BOMB_SIDE, height: BOMB_SIDE, channels: 3, background: { r: 128, g: 128, b: 128 } }, limitInputPixels: false })
+    .grayscale().jpeg({ quality: 50 }).toBuffer();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${file}.tmp`, jpeg);
+  renameSync(`${file}.tmp`, file);
+  return jpeg;
+}
