@@ -208,6 +208,7 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
       queued: memory.size(),
       spooled: { frames: s?.frames ?? 0, bytes: s?.bytes ?? 0, segments: s?.segments ?? 0 },
       evicted: s?.evictedFrames ?? 0,
+      spoolDiskFull: s?.diskFull ?? false,
       tornRecordsSkipped: s?.tornRecordsSkipped ?? 0,
       backfillSent: tally.backfillSent,
       lastError: tally.lastError,

@@ -10,6 +10,9 @@
 // oldest first, counted (spool/limits.ts). Every file operation runs on one
 // serial chain, so appends, reads, acks and evictions never interleave.
 //
+// A full disk (ENOSPC) counts as reaching the byte limit: the oldest segment
+// is evicted, counted and logged, and the write tried again.
+//
 // What survives power loss, by `fsync` policy (a crash of the process alone
 // loses nothing written: the page cache survives it):
 //   always    every record append()ed and written (writes follow within one
@@ -63,6 +66,10 @@ export interface SpoolStats {
   segments: number;
   evictedFrames: number;
   evictedSegments: number;
+  /** Segments evicted because the disk was full (also in evictedSegments). */
+  diskFullEvictions: number;
+  /** A write failed with ENOSPC/EDQUOT, and the spool has not drained to half its size since. */
+  diskFull: boolean;
   tornRecordsSkipped: number;
 }
 
@@ -83,6 +90,8 @@ export interface Spool {
   close(): Promise<void>;
 }
 
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
 export interface SpoolDeps {
   logger: Logger;
   /** Epoch ms; tests move time forward for the age limit. */
@@ -102,6 +111,12 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
   let pendingBytes = 0;
   let closed = false;
   let writeScheduled = false;
+  /** Spool size when a write last found the disk full; the state lasts until the spool has drained to half of it. */
+  let fullAtBytes: number | undefined;
+  const diskFull = (): boolean => {
+    if (fullAtBytes !== undefined && set.bytes() + pendingBytes < fullAtBytes / 2) fullAtBytes = undefined;
+    return fullAtBytes !== undefined;
+  };
 
   let chain: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -126,6 +141,11 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
         const unwritten = batch.slice(progress.written);
         pending = [...unwritten, ...pending];
         pendingBytes += unwritten.reduce((n, b) => n + b.length, 0);
+        // A full disk is the byte limit arriving early: the oldest frames make room for the newest.
+        if (DISK_FULL.has((e as NodeJS.ErrnoException).code ?? '')) {
+          fullAtBytes = set.bytes();
+          if (await set.evictForSpace()) continue;
+        }
         throw e;
       }
     }
@@ -181,7 +201,7 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
         if (!closed) await set.ack(batch, count);
       }),
     frames,
-    stats: () => ({ frames: frames(), bytes: set.bytes() + pendingBytes, segments: set.count(), ...set.counters }),
+    stats: () => ({ frames: frames(), bytes: set.bytes() + pendingBytes, segments: set.count(), diskFull: diskFull(), ...set.counters }),
     flush: () =>
       serial(async () => {
         await writePending();

@@ -68,6 +68,8 @@ export interface DeliveryStatus {
   spooled: { frames: number; bytes: number; segments: number };
   /** Spooled frames lost to the spool's byte or age limit. */
   evicted: number;
+  /** The spool's disk is full: the oldest spooled frames are being evicted to make room (counted in evicted). */
+  spoolDiskFull: boolean;
   tornRecordsSkipped: number;
   /** Spooled frames acknowledged by the broker (on the backfill topic when `separate`). */
   backfillSent: number;

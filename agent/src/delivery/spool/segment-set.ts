@@ -39,7 +39,7 @@ export function createSegmentSet(options: SegmentSetOptions, recovered: Recovere
   let reader: { id: number; fh: FileHandle } | undefined;
   /** Written since the last fsync of the active segment / of the directory (policy `interval`). */
   const unsynced = { data: false, dir: recovered.removedFiles };
-  const counters = { evictedFrames: 0, evictedSegments: 0, tornRecordsSkipped: recovered.tornRecords };
+  const counters = { evictedFrames: 0, evictedSegments: 0, diskFullEvictions: 0, tornRecordsSkipped: recovered.tornRecords };
 
   /** A segment file was created or removed, or the cursor renamed: durable now (`always`) or at the next tick. */
   async function dirChanged(): Promise<void> {
@@ -95,12 +95,19 @@ export function createSegmentSet(options: SegmentSetOptions, recovered: Recovere
     return { segment, fh };
   }
 
-  async function evictOldest(reason: EvictionReason): Promise<void> {
+  const EVICTION_WHY: Record<EvictionReason | 'disk-full', string> = {
+    age: 'spool over its age limit',
+    bytes: 'spool over its byte limit',
+    'disk-full': 'spool disk full (ENOSPC)',
+  };
+
+  async function evictOldest(reason: EvictionReason | 'disk-full'): Promise<void> {
     const seg = segments[0]!;
     const lost = seg.records - head.records;
     counters.evictedFrames += lost;
     counters.evictedSegments += 1;
-    log.warn(`spool over its ${reason === 'age' ? 'age' : 'byte'} limit: evicted the oldest segment`, {
+    if (reason === 'disk-full') counters.diskFullEvictions += 1;
+    log.warn(`${EVICTION_WHY[reason]}: evicted the oldest segment`, {
       segment: segmentName(seg.id),
       frames: lost,
       maxBytes: options.maxBytes,
@@ -208,6 +215,13 @@ export function createSegmentSet(options: SegmentSetOptions, recovered: Recovere
       head = { offset: end, records: batch.start.records + n };
       await dropFinished();
       await saveCursor();
+    },
+
+    /** The disk is full: evicts the oldest segment (the one being written too, when it is the only one). False when nothing is left to free. */
+    async evictForSpace(): Promise<boolean> {
+      if (segments.length === 0 || (segments.length === 1 && segments[0]!.records === 0)) return false;
+      await evictOldest('disk-full');
+      return true;
     },
 
     /** Applies the byte and age limits, counting `pendingBytes` not yet written. */
