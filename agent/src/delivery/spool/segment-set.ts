@@ -182,6 +182,8 @@ export function createSegmentSet(options: SegmentSetOptions, recovered: Recovere
           active = undefined;
           await fh.truncate(segment.size).catch(() => undefined);
           await fh.close().catch(() => undefined);
+          // An empty segment left behind would pile up with each failed write (a full disk).
+          if (segment.records === 0) await dropSegment(segments.indexOf(segment)).catch(() => undefined);
         }
         throw e;
       }
