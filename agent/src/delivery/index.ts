@@ -158,9 +158,9 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
       };
       check();
     });
-    const deps = { link, connection, kafka: options.kafka, tally, log, changed, stopSignal, settle, onSent: options.onSent };
     const limits = { maxBatchFrames: Math.max(1, options.maxBatchFrames ?? 100), maxBatchBytes, partitioning: options.partitioning ?? 'key' };
-    runs = lanes.map((lane) => runLane(lane, { ...deps, limits, stopping: () => lifecycle.stopping, closing: () => lifecycle.closing }));
+    const loopDeps = { link, connection, kafka: options.kafka, limits, tally, log, changed, stopSignal, settle, onSent: options.onSent };
+    runs = lanes.map((lane) => runLane(lane, { ...loopDeps, stopping: () => lifecycle.stopping, closing: () => lifecycle.closing }));
     loops.push(connection.run(), ...runs.map((r) => r.done));
     // With a spool, ready once it is open; without, after the first connection attempt.
     if (!spool) await firstAttempt;
