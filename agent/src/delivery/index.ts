@@ -39,12 +39,15 @@ interface Wired {
 function wire(options: DeliveryOptions, deps: DeliveryDeps, drop: (reason: DropReason, n: number) => void): Wired {
   const frames = (sources: FrameBuffer[]): Lane => ({ name: 'frames', topic: options.topics.frames, sources, flushOnStop: true });
   if (options.mode === 'live') {
+    // Memory only; what it cannot keep or send is dropped, oldest first.
     const memory = createMemoryBuffer(options.queue ?? { maxFrames: 16, maxBytes: 4 << 20 }, { to: 'drop' }, drop);
     return { memory, lanes: [frames([memory])], acksAll: false };
   }
   if (!options.spool) throw new Error('delivery mode "reliable" needs spool.dir (the spool directory under the state directory)');
+  // Memory overflows into the spool: frames it cannot keep or send are written there.
   const spool = createSpoolBuffer(options.spool, deps.logger);
   const memory = createMemoryBuffer(options.queue ?? { maxFrames: 100, maxBytes: 16 << 20 }, { to: 'buffer', buffer: spool }, drop);
+  // Inline: the frames lane drains the spool before memory. Separate: a paced lane of its own to the backfill topic.
   if ((options.backfill ?? 'inline') === 'inline') return { memory, spool, lanes: [frames([spool, memory])], acksAll: true };
   const backfill: Lane = { name: 'backfill', topic: options.topics.backfill, sources: [spool], pacer: createPacer(options.drainRate ?? {}), flushOnStop: false };
   return { memory, spool, lanes: [frames([memory]), backfill], acksAll: true };
