@@ -267,4 +267,3 @@ export function createSegmentSet(options: SegmentSetOptions, recovered: Recovere
   };
 }
 
-export type SegmentSet = ReturnType<typeof createSegmentSet>;
