@@ -1,7 +1,7 @@
 // The reliable mode's on-disk spool, without a broker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat, truncate, open } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate, open, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -241,4 +241,57 @@ test('appends beyond the write backlog are refused rather than growing memory', 
     assert.equal(results.indexOf(false), results.filter(Boolean).length, 'refusals come after the accepted ones');
     await spool.close();
   });
+});
+
+// Restarts that skip close() (a killed agent): segment ids are never reused
+// below the cursor, and a missing, torn or temporary cursor costs no frame.
+
+test('after the spool emptied, a killed agent\'s new segments are not mistaken for acknowledged ones', async () => {
+  await withDir(async (dir) => {
+    const { logger } = capturingLogger();
+    const first = await openSpool(opts(dir, { segmentBytes: 2000, fsync: 'always' }), { logger });
+    for (let i = 0; i < 12; i++) first.append(record(i));
+    assert.equal((await drainAll(first)).length, 12);
+    await first.close();
+    // Reopened, the last (fully acknowledged) segment is deleted: no segment is left, the cursor names the next id.
+    const second = await openSpool(opts(dir, { segmentBytes: 2000, fsync: 'always' }), { logger });
+    assert.deepEqual((await drainAll(second)).map(seqOf), []);
+    await second.close();
+    assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith('.seg')), []);
+    const cursor = JSON.parse(await readFile(join(dir, 'head'), 'utf8')) as { segment: number };
+
+    const third = await openSpool(opts(dir, { segmentBytes: 2000, fsync: 'always' }), { logger });
+    for (let i = 12; i < 20; i++) third.append(record(i));
+    await third.flush(); // written and fsynced, then the process is killed: no ack, no close
+    const ids = (await readdir(dir)).filter((n) => n.endsWith('.seg')).map((n) => Number(n.slice(0, 16)));
+    assert.ok(ids.every((id) => id >= cursor.segment), `new segments ${ids.join(',')} are at or above the cursor's ${cursor.segment}`);
+
+    const fourth = await openSpool(opts(dir, { segmentBytes: 2000, fsync: 'always' }), { logger });
+    assert.deepEqual((await drainAll(fourth)).map(seqOf), [12, 13, 14, 15, 16, 17, 18, 19]);
+    await fourth.close();
+  });
+});
+
+test('a torn cursor or a leftover temporary cursor resends from the oldest segment instead of losing frames', async () => {
+  for (const damage of ['torn', 'tmp-only'] as const) {
+    await withDir(async (dir) => {
+      const { logger } = capturingLogger();
+      const spool = await openSpool(opts(dir, { segmentBytes: 5000, fsync: 'interval' }), { logger });
+      for (let i = 0; i < 10; i++) spool.append(record(i));
+      const batch = (await spool.read(3, 1 << 20))!;
+      await spool.ack(batch, 2); // four records per segment: the first stays on disk
+      await spool.close();
+      const head = join(dir, 'head');
+      if (damage === 'torn') await writeFile(head, '{"segment":');
+      else {
+        // Killed between writing the new cursor and renaming it: the old cursor is what counts.
+        await writeFile(`${head}.tmp`, '{"segment":99,"off');
+      }
+      const reopened = await openSpool(opts(dir, { segmentBytes: 5000, fsync: 'interval' }), { logger });
+      const seqs = (await drainAll(reopened)).map(seqOf);
+      await reopened.close();
+      if (damage === 'torn') assert.deepEqual(seqs, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'everything on disk resent: duplicates, no gaps');
+      else assert.deepEqual(seqs, [2, 3, 4, 5, 6, 7, 8, 9], 'the renamed cursor still holds');
+    });
+  }
 });

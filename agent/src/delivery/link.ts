@@ -2,9 +2,9 @@
 // client for topic metadata (partition counts). kafkajs retries internally;
 // here those retries are capped so that a send fails within a few seconds
 // and the caller spools or drops instead of waiting; reconnecting is the
-// caller's loop, with jittered backoff (nextBackoffMs).
+// caller's loop (connection.ts), with jittered backoff (retry.ts).
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
-import { createKafka, errorCauses, type KafkaConnection, type Logger } from '@frameline/shared';
+import { createKafka, type KafkaConnection, type Logger } from '@frameline/shared';
 
 export type BrokerState = 'connected' | 'connecting' | 'down';
 
@@ -109,16 +109,3 @@ export function createLink(options: LinkOptions, logger: Logger, factory: KafkaF
     },
   };
 }
-
-/** Full-jitter exponential backoff, capped: attempt 0 waits up to initialMs. */
-export function nextBackoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-/** The innermost kafkajs error type (e.g. MESSAGE_TOO_LARGE), through retry wrappers. */
-export function kafkaErrorType(e: unknown): string | undefined {
-  const type = errorCauses(e).map((c) => (c as { type?: unknown }).type).find((t) => typeof t === 'string');
-  return type as string | undefined;
-}
-

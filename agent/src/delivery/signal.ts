@@ -45,6 +45,8 @@ export function sleep(ms: number, wake?: Signal): Promise<void> {
  * Paces a stream to frames/s and bytes/s (either may be absent): each batch
  * reserves its share of time and waits until its slot begins.
  */
+export type Pacer = ReturnType<typeof createPacer>;
+
 export function createPacer(rate: { framesPerSec?: number; bytesPerSec?: number }, now: () => number = Date.now) {
   let nextFree = 0;
   const fps = rate.framesPerSec && rate.framesPerSec > 0 ? rate.framesPerSec : undefined;

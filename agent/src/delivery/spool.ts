@@ -1,30 +1,39 @@
 // The reliable mode's on-disk spool: frames the broker could not take yet.
 //
-// Append-only segment files (<id>.seg, ids increasing) in one directory. Each
-// record is framed with its length and CRC32 (spool-record.ts), so a record
-// torn by power loss is recognised on open and cut off, and the records
-// before it survive. Records are read from the head in order and acknowledged
-// once the broker has them; a segment is deleted only when every record in it
-// is acknowledged. The position of the head is kept in a small `head` file so
-// a restart does not resend what the broker already acknowledged.
+// Append-only segment files (spool/segment-file.ts) in one directory, each
+// record framed with its length and CRC32, so a record torn by power loss is
+// cut off on open and the records before it survive. Records are read from
+// the head in order and acknowledged once the broker has them; a segment is
+// deleted only when every record in it is acknowledged. The head is kept in
+// a small cursor file (spool/cursor.ts) so a restart does not resend what the
+// broker already acknowledged. Limits (bytes, age) evict whole segments,
+// oldest first, counted (spool/limits.ts). Every file operation runs on one
+// serial chain, so appends, reads, acks and evictions never interleave.
 //
-// Limits: total bytes and age, enforced by evicting whole segments, oldest
-// first, and counting the frames lost that way. Every file operation runs on
-// one serial chain, so appends, reads, acks and evictions never interleave.
-import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+// A full disk (ENOSPC) counts as reaching the byte limit: the oldest segment
+// is evicted, counted and logged, and the write tried again.
+//
+// What survives power loss, by `fsync` policy (a crash of the process alone
+// loses nothing written: the page cache survives it):
+//   always    every record append()ed and written (writes follow within one
+//             event-loop turn) is on disk before the next write, and so are
+//             the segment files' directory entries and the cursor (temp
+//             file fsynced, renamed, directory fsynced).
+//   interval  the same as of the last tick (fsyncIntervalMs): records written
+//             since then, and segment files created or removed since then,
+//             may be lost; the cursor is replaced atomically (fsynced before
+//             its rename) but the rename may roll back to the previous tick.
+//   never     whatever the kernel had written back; records that reached the
+//             disk are still whole or cut off by their CRC.
+// A cursor that rolls back means resending acknowledged frames (duplicates,
+// at-least-once), never losing unacknowledged ones.
+import { mkdir } from 'node:fs/promises';
 import type { Logger } from '@frameline/shared';
-import {
-  MAX_RECORD_BYTES,
-  RECORD_HEADER_BYTES,
-  crc32,
-  decodeSpoolPayload,
-  encodeSpoolRecord,
-  type SpoolRecord,
-} from './spool-record.js';
+import { encodeSpoolRecord, type SpoolRecord } from './spool-record.js';
+import { recoverSpool } from './spool/recover.js';
+import { createSegmentSet, type FsyncPolicy, type SpoolBatch } from './spool/segment-set.js';
 
-export type FsyncPolicy = 'always' | 'interval' | 'never';
+export type { FsyncPolicy, SpoolBatch } from './spool/segment-set.js';
 
 export interface SpoolOptions {
   dir: string;
@@ -57,18 +66,11 @@ export interface SpoolStats {
   segments: number;
   evictedFrames: number;
   evictedSegments: number;
+  /** Segments evicted because the disk was full (also in evictedSegments). */
+  diskFullEvictions: number;
+  /** A write failed with ENOSPC/EDQUOT, and the spool has not drained to half its size since. */
+  diskFull: boolean;
   tornRecordsSkipped: number;
-}
-
-export interface SpoolBatch {
-  records: SpoolRecord[];
-  /** Framed bytes of the records. */
-  bytes: number;
-  segment: number;
-  /** Head position before the first record. */
-  start: { offset: number; records: number };
-  /** File offset just past each record. */
-  ends: number[];
 }
 
 export interface Spool {
@@ -88,13 +90,7 @@ export interface Spool {
   close(): Promise<void>;
 }
 
-interface Segment {
-  id: number;
-  path: string;
-  size: number;
-  records: number;
-  lastAppendAt: number;
-}
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 export interface SpoolDeps {
   logger: Logger;
@@ -102,27 +98,25 @@ export interface SpoolDeps {
   now?: () => number;
 }
 
-const SEGMENT_RE = /^(\d{16})\.seg$/;
-const segmentName = (id: number) => `${String(id).padStart(16, '0')}.seg`;
-
 export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise<Spool> {
   const log = deps.logger.child('spool', { dir: options.dir });
-  const now = deps.now ?? Date.now;
+  await mkdir(options.dir, { recursive: true });
   // A segment bigger than a quarter of the limit would make eviction too coarse.
   const segmentBytes = Math.max(1, Math.min(options.segmentBytes, Math.floor(options.maxBytes / 4)));
-  await mkdir(options.dir, { recursive: true });
+  const set = createSegmentSet({ ...options, segmentBytes }, await recoverSpool(options.dir, log), log, deps.now ?? Date.now);
+  if (set.count() > 0) log.info('spool reopened', { frames: set.frames(), bytes: set.bytes(), segments: set.count() });
 
-  const counters = { evictedFrames: 0, evictedSegments: 0, tornRecordsSkipped: 0 };
-  const segments: Segment[] = [];
-  /** Consumed part of segments[0]. */
-  let head = { offset: 0, records: 0 };
-  let active: { segment: Segment; fh: FileHandle } | undefined;
-  let reader: { id: number; fh: FileHandle } | undefined;
+  /** Accepted, framed, not yet written (written on the next turn of the event loop). */
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  let dirty = false;
   let closed = false;
   let writeScheduled = false;
+  /** Spool size when a write last found the disk full; the state lasts until the spool has drained to half of it. */
+  let fullAtBytes: number | undefined;
+  const diskFull = (): boolean => {
+    if (fullAtBytes !== undefined && set.bytes() + pendingBytes < fullAtBytes / 2) fullAtBytes = undefined;
+    return fullAtBytes !== undefined;
+  };
 
   let chain: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -134,272 +128,43 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
     return p;
   };
 
-  // ------------------------------------------------------------- recovery
-  const cursor = await readCursor(join(options.dir, 'head'));
-  const ids = (await readdir(options.dir))
-    .map((n) => SEGMENT_RE.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-  for (const id of ids) {
-    const path = join(options.dir, segmentName(id));
-    if (cursor && id < cursor.segment) {
-      // Fully acknowledged before the restart; only its deletion was lost.
-      await unlink(path);
-      continue;
-    }
-    const scan = await scanSegment(path, cursor?.segment === id ? cursor.offset : -1);
-    if (scan.torn > 0) {
-      counters.tornRecordsSkipped += scan.torn;
-      log.warn('skipped a torn record at the end of a spool segment (power loss while writing?); the records before it are intact', {
-        segment: segmentName(id),
-        keptRecords: scan.records,
-        keptBytes: scan.size,
-      });
-    }
-    if (scan.records === 0) {
-      await unlink(path);
-      continue;
-    }
-    if (segments.length === 0 && cursor?.segment === id && scan.recordsBeforeCursor >= 0) {
-      head = { offset: cursor.offset, records: scan.recordsBeforeCursor };
-    }
-    segments.push({ id, path, size: scan.size, records: scan.records, lastAppendAt: (await stat(path)).mtimeMs });
-  }
-  let nextId = (ids[ids.length - 1] ?? 0) + 1;
-  if (segments.length > 0) {
-    log.info('spool reopened', { frames: frames(), bytes: unackedBytes(), segments: segments.length });
-  }
-
-  // -------------------------------------------------------------- helpers
-  function frames(): number {
-    let n = 0;
-    for (const s of segments) n += s.records;
-    return n - head.records + pending.length;
-  }
-
-  function unackedBytes(): number {
-    let n = 0;
-    for (const s of segments) n += s.size;
-    return n - head.offset + pendingBytes;
-  }
-
-  async function sealActive(): Promise<void> {
-    if (!active) return;
-    const { fh } = active;
-    active = undefined;
-    if (options.fsync !== 'never') await fh.datasync();
-    await fh.close();
-  }
-
-  async function dropSegment(index: number): Promise<void> {
-    const seg = segments[index]!;
-    if (active?.segment === seg) {
-      const { fh } = active;
-      active = undefined;
-      await fh.close();
-    }
-    if (reader?.id === seg.id) {
-      await reader.fh.close();
-      reader = undefined;
-    }
-    segments.splice(index, 1);
-    if (index === 0) head = { offset: 0, records: 0 };
-    await unlink(seg.path).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
-    });
-  }
-
-  /** Deletes leading segments that are sealed and fully consumed. */
-  async function dropFinished(): Promise<void> {
-    for (;;) {
-      const first = segments[0];
-      if (!first || active?.segment === first || head.offset < first.size) return;
-      await dropSegment(0);
-    }
-  }
-
-  async function writeCursor(): Promise<void> {
-    const first = segments[0];
-    const file = join(options.dir, 'head');
-    const text = JSON.stringify(first ? { segment: first.id, offset: head.offset } : { segment: nextId, offset: 0 });
-    await writeFile(`${file}.tmp`, text);
-    await rename(`${file}.tmp`, file);
-  }
-
   async function writePending(): Promise<void> {
     while (pending.length > 0) {
       const batch = pending;
       pending = [];
       pendingBytes = 0;
-      let i = 0;
-      let written = 0;
+      const progress = { written: 0 };
       try {
-        while (i < batch.length) {
-          if (active && active.segment.size > 0 && active.segment.size + batch[i]!.length > segmentBytes) await sealActive();
-          if (!active) {
-            const id = nextId++;
-            const path = join(options.dir, segmentName(id));
-            const segment: Segment = { id, path, size: 0, records: 0, lastAppendAt: now() };
-            active = { segment, fh: await open(path, 'a') };
-            segments.push(segment);
-          }
-          const seg = active.segment;
-          const group: Buffer[] = [];
-          let size = seg.size;
-          while (i < batch.length && (group.length === 0 || size + batch[i]!.length <= segmentBytes)) {
-            size += batch[i]!.length;
-            group.push(batch[i++]!);
-          }
-          await writeAll(active.fh, group);
-          seg.size = size;
-          seg.records += group.length;
-          seg.lastAppendAt = now();
-          written = i;
-          if (options.fsync === 'always') await active.fh.datasync();
-          else dirty = true;
-        }
+        await set.write(batch, progress);
       } catch (e) {
-        // Keep what was not written; a half-written tail is cut off and the
-        // segment closed, so the next write starts clean in a new one.
-        const unwritten = batch.slice(written);
+        // Keep what was not written, ahead of what arrived meanwhile.
+        const unwritten = batch.slice(progress.written);
         pending = [...unwritten, ...pending];
         pendingBytes += unwritten.reduce((n, b) => n + b.length, 0);
-        if (active) {
-          const { fh, segment } = active;
-          active = undefined;
-          await fh.truncate(segment.size).catch(() => undefined);
-          await fh.close().catch(() => undefined);
+        // A full disk is the byte limit arriving early: the oldest frames make room for the newest.
+        if (DISK_FULL.has((e as NodeJS.ErrnoException).code ?? '')) {
+          fullAtBytes = set.bytes();
+          if (await set.evictForSpace()) continue;
         }
         throw e;
       }
     }
-    await enforceLimitsNow();
+    await set.enforceLimits(pendingBytes);
   }
 
-  async function enforceLimitsNow(): Promise<void> {
-    const t = now();
-    // Age: oldest first, whole segments whose newest record is too old.
-    while (options.maxAgeMs > 0 && segments.length > 0 && t - segments[0]!.lastAppendAt > options.maxAgeMs) {
-      await evict(0, 'age');
-    }
-    while (unackedBytes() > options.maxBytes && segments.length > 0 && segments[0] !== active?.segment) {
-      await evict(0, 'bytes');
-    }
-    if (unackedBytes() > options.maxBytes && active && segments.length === 1) {
-      // Only the segment being written is left: close it so the next append starts fresh.
-      await sealActive();
-      await evict(0, 'bytes');
-    }
-  }
-
-  async function evict(index: number, reason: 'age' | 'bytes'): Promise<void> {
-    const seg = segments[index]!;
-    const lost = seg.records - (index === 0 ? head.records : 0);
-    counters.evictedFrames += lost;
-    counters.evictedSegments += 1;
-    log.warn(`spool over its ${reason === 'age' ? 'age' : 'byte'} limit: evicted the oldest segment`, {
-      segment: segmentName(seg.id),
-      frames: lost,
-      maxBytes: options.maxBytes,
-      maxAgeMs: options.maxAgeMs,
-    });
-    await dropSegment(index);
-    await writeCursor();
-  }
-
-  async function readerFor(seg: Segment): Promise<FileHandle> {
-    if (reader?.id === seg.id) return reader.fh;
-    if (reader) await reader.fh.close();
-    reader = { id: seg.id, fh: await open(seg.path, 'r') };
-    return reader.fh;
-  }
-
-  async function skipCorrupt(seg: Segment, why: string): Promise<void> {
-    const lost = Math.max(1, seg.records - head.records);
-    counters.tornRecordsSkipped += lost;
-    log.warn('spool segment is corrupt from here on; skipping the rest of it', {
-      segment: segmentName(seg.id),
-      offset: head.offset,
-      frames: lost,
-      why,
-    });
-    if (active?.segment === seg) await sealActive();
-    head = { offset: seg.size, records: seg.records };
-    await dropFinished();
-    await writeCursor();
-  }
-
-  async function readNow(maxRecords: number, maxBytes: number): Promise<SpoolBatch | null> {
-    await writePending();
-    for (;;) {
-      const seg = segments[0];
-      if (!seg) return null;
-      if (head.offset >= seg.size) {
-        if (active?.segment === seg) return null;
-        await dropFinished();
-        continue;
-      }
-      const fh = await readerFor(seg);
-      const want = Math.min(seg.size - head.offset, Math.max(maxBytes + RECORD_HEADER_BYTES * 64, 1 << 20));
-      let buf = await readAt(fh, head.offset, want);
-      const records: SpoolRecord[] = [];
-      const ends: number[] = [];
-      let pos = 0;
-      let bytes = 0;
-      let corrupt: string | undefined;
-      while (records.length < maxRecords && pos + RECORD_HEADER_BYTES <= buf.length) {
-        const len = buf.readUInt32BE(pos);
-        if (len === 0 || len > MAX_RECORD_BYTES || head.offset + pos + RECORD_HEADER_BYTES + len > seg.size) {
-          corrupt = `bad record length ${len}`;
-          break;
-        }
-        if (pos + RECORD_HEADER_BYTES + len > buf.length) {
-          if (records.length > 0) break;
-          buf = await readAt(fh, head.offset, RECORD_HEADER_BYTES + len);
-        }
-        if (records.length > 0 && bytes + RECORD_HEADER_BYTES + len > maxBytes) break;
-        const payload = buf.subarray(pos + RECORD_HEADER_BYTES, pos + RECORD_HEADER_BYTES + len);
-        if (crc32(payload) !== buf.readUInt32BE(pos + 4)) {
-          corrupt = 'CRC mismatch';
-          break;
-        }
-        try {
-          records.push(decodeSpoolPayload(payload));
-        } catch (e) {
-          corrupt = (e as Error).message;
-          break;
-        }
-        pos += RECORD_HEADER_BYTES + len;
-        bytes += RECORD_HEADER_BYTES + len;
-        ends.push(head.offset + pos);
-      }
-      if (records.length === 0) {
-        await skipCorrupt(seg, corrupt ?? 'record header cut off');
-        continue;
-      }
-      return { records, bytes, segment: seg.id, start: { ...head }, ends };
-    }
-  }
-
-  // --------------------------------------------------------------- timers
   const timers: NodeJS.Timeout[] = [];
   if (options.fsync === 'interval') {
     timers.push(
       setInterval(() => {
-        if (!dirty || !active) return;
-        void serial(async () => {
-          if (!dirty || !active) return;
-          dirty = false;
-          await active.fh.datasync();
-        }).catch((e: Error) => log.error('spool fsync failed', { error: e }));
+        if (!set.needsSync()) return;
+        void serial(set.syncChanged).catch((e: Error) => log.error('spool fsync failed', { error: e }));
       }, options.fsyncIntervalMs),
     );
   }
   if (options.maxAgeMs > 0) {
     timers.push(
       setInterval(() => {
-        void serial(enforceLimitsNow).catch((e: Error) => log.error('spool limit check failed', { error: e }));
+        void serial(() => set.enforceLimits(pendingBytes)).catch((e: Error) => log.error('spool limit check failed', { error: e }));
       }, Math.min(Math.max(options.maxAgeMs / 4, 100), 10_000)),
     );
   }
@@ -414,6 +179,8 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
     });
   };
 
+  const frames = () => set.frames() + pending.length;
+
   return {
     append(record) {
       if (closed) return false;
@@ -424,26 +191,23 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
       scheduleWrite();
       return true;
     },
-    read: (maxRecords, maxBytes) => serial(() => readNow(Math.max(1, maxRecords), maxBytes)),
+    read: (maxRecords, maxBytes) =>
+      serial(async () => {
+        await writePending();
+        return set.read(Math.max(1, maxRecords), maxBytes);
+      }),
     ack: (batch, count = batch.records.length) =>
       serial(async () => {
-        const first = segments[0];
-        const end = batch.ends[Math.min(count, batch.ends.length) - 1];
-        // Evicted or skipped meanwhile, or acknowledged already: nothing to move.
-        if (closed || end === undefined || !first || first.id !== batch.segment || end <= head.offset) return;
-        head = { offset: end, records: batch.start.records + Math.min(count, batch.ends.length) };
-        await dropFinished();
-        await writeCursor();
+        if (!closed) await set.ack(batch, count);
       }),
     frames,
-    stats: () => ({ frames: frames(), bytes: unackedBytes(), segments: segments.length, ...counters }),
+    stats: () => ({ frames: frames(), bytes: set.bytes() + pendingBytes, segments: set.count(), diskFull: diskFull(), ...set.counters }),
     flush: () =>
       serial(async () => {
         await writePending();
-        if (active) await active.fh.datasync();
-        dirty = false;
+        await set.flush();
       }),
-    enforceLimits: () => serial(enforceLimitsNow),
+    enforceLimits: () => serial(() => set.enforceLimits(pendingBytes)),
     close: () =>
       serial(async () => {
         closed = true;
@@ -451,109 +215,8 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
         try {
           await writePending();
         } finally {
-          if (active) {
-            await active.fh.datasync();
-            await active.fh.close();
-            active = undefined;
-          }
-          if (reader) {
-            await reader.fh.close();
-            reader = undefined;
-          }
-          await writeCursor();
+          await set.close();
         }
       }),
   };
-}
-
-// ------------------------------------------------------------------ files
-
-async function readCursor(file: string): Promise<{ segment: number; offset: number } | undefined> {
-  try {
-    const c = JSON.parse(await readFile(file, 'utf8')) as { segment?: unknown; offset?: unknown };
-    if (Number.isSafeInteger(c.segment) && Number.isSafeInteger(c.offset)) return { segment: c.segment as number, offset: c.offset as number };
-  } catch {
-    // Missing or torn: start from the oldest segment (resending beats losing).
-  }
-  return undefined;
-}
-
-interface Scan {
-  size: number;
-  records: number;
-  torn: number;
-  /** Records before `cursorOffset` when it falls on a record boundary, else -1. */
-  recordsBeforeCursor: number;
-}
-
-/**
- * Walks a segment's record headers. A tail that is cut short, has an
- * impossible length, or whose last record fails its CRC is torn: the file is
- * truncated to the last whole record.
- */
-async function scanSegment(path: string, cursorOffset: number): Promise<Scan> {
-  const fh = await open(path, 'r+');
-  try {
-    const { size } = await fh.stat();
-    let pos = 0;
-    let records = 0;
-    let recordsBeforeCursor = cursorOffset === 0 ? 0 : -1;
-    let torn = 0;
-    const header = Buffer.alloc(RECORD_HEADER_BYTES);
-    while (pos < size) {
-      if (size - pos < RECORD_HEADER_BYTES) {
-        torn = 1;
-        break;
-      }
-      await fh.read(header, 0, RECORD_HEADER_BYTES, pos);
-      const len = header.readUInt32BE(0);
-      const end = pos + RECORD_HEADER_BYTES + len;
-      if (len === 0 || len > MAX_RECORD_BYTES || end > size) {
-        torn = 1;
-        break;
-      }
-      if (end === size) {
-        const payload = await readAt(fh, pos + RECORD_HEADER_BYTES, len);
-        if (crc32(payload) !== header.readUInt32BE(4)) {
-          torn = 1;
-          break;
-        }
-      }
-      records++;
-      pos = end;
-      if (pos === cursorOffset) recordsBeforeCursor = records;
-    }
-    if (torn) await fh.truncate(pos);
-    return { size: pos, records, torn, recordsBeforeCursor };
-  } finally {
-    await fh.close();
-  }
-}
-
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) return buf.subarray(0, done);
-    done += bytesRead;
-  }
-  return buf;
-}
-
-async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<void> {
-  let rest = buffers;
-  while (rest.length > 0) {
-    const { bytesWritten } = await fh.writev(rest);
-    let n = bytesWritten;
-    const next: Buffer[] = [];
-    for (const b of rest) {
-      if (n >= b.length) n -= b.length;
-      else {
-        next.push(n > 0 ? b.subarray(n) : b);
-        n = 0;
-      }
-    }
-    rest = next;
-  }
 }

@@ -67,6 +67,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
       `spool ${humanBytes(d.spooled.bytes)} (${d.spooled.frames} frames)`,
       `broker ${d.broker}, ${policy}`,
       ...(c.stalled ? ['CAMERA STALLED'] : []),
+      ...(d.spoolDiskFull ? ['SPOOL DISK FULL, evicting the oldest frames'] : []),
       ...(d.lastError && d.broker !== 'connected' ? [`last error: ${d.lastError}`] : []),
     ].join(', ');
   };
