@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
 import { sharedBroker } from '@frameline/shared/testing';
-import { testCloudConfig } from './support.js';
+import { FAST_TEST_MODEL, testCloudConfig } from './support.js';
 import { createCloudService, type InferenceRecord } from '../src/service.js';
 
 const CAMERAS = ['CAMERA-1', 'CAMERA-2', 'CAMERA-3'];
@@ -40,7 +40,7 @@ test('restart after downtime: a backlog produced 5 s earlier raises no clock war
   const lines: string[] = [];
   stream.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
   const logger = createLogger({ level: 'info', scope: 'cloud', stream, journald: false });
-  const service = createCloudService(testCloudConfig(broker, topics, { scheduler: { workers: 1, maxLagMs: '1m' } }), { logger });
+  const service = createCloudService(testCloudConfig(broker, topics, { scheduler: { workers: 1, maxLagMs: '1m' } }), { logger, model: FAST_TEST_MODEL });
   const results: InferenceRecord[] = [];
   service.onResult((r) => void results.push(r));
   await service.start();
