@@ -31,7 +31,7 @@ async function openssl(...args: string[]): Promise<void> {
 /** A key and a certificate for `host`, signed by the CA in caCert/caKey. */
 async function leaf(name: string, host: string, caCert: string, caKey: string): Promise<{ key: string; cert: string }> {
   writeFileSync(join(dir, `${name}.ext`), `subjectAltName=DNS:${host}\n`);
-  await openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${host}`);
+  await openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${host}`);
   await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-days', '2', '-out', `${name}.pem`, '-extfile', `${name}.ext`);
   return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.pem`), 'utf8') };
 }
@@ -76,7 +76,7 @@ after(() => {
 test('the agent rejects a broker certificate from another CA, and one for another host name', async () => {
   const brokerCa = broker.props['ssl.ca']!;
   const brokerCaKey = join(brokerCa, '../ca.key');
-  await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=Another CA');
+  await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=Another CA');
   const otherCa = await impostor(await leaf('other-ca-localhost', 'localhost', 'other-ca.pem', 'other-ca.key'));
   const otherHost = await impostor(await leaf('right-ca-other-host', 'broker.example.org', brokerCa, brokerCaKey));
 

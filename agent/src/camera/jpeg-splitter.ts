@@ -213,11 +213,14 @@ export function createJpegSplitter(options: JpegSplitterOptions): JpegSplitter {
         offset += take;
         parse(out);
         if (len >= max) {
-          // No end marker within maxFrameBytes: give the frame up and resync on the next SOI.
+          // No end marker within maxFrameBytes: give the frame up and resync on the
+          // next SOI after its own, so frames that a corrupted segment length made
+          // it skip over are still found.
           stats.oversizedFrames++;
           state = 'seek';
           scan = 0;
-          discard(len);
+          discard(2);
+          parse(out);
         }
       }
       return out;
