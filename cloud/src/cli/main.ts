@@ -43,7 +43,10 @@ async function run(file: string | undefined, options: MainOptions): Promise<numb
   const service = createCloudService(config, {
     logger,
     ...(options.model ? { model: options.model } : {}),
-    onRefused: (message) => stopFor({ refused: message }),
+    onRefused: (message) => {
+      logger.error(`stopping: ${message}`);
+      stopFor({ refused: message });
+    },
   });
   process.once('SIGTERM', () => stopFor({ signal: 'SIGTERM' }));
   process.once('SIGINT', () => stopFor({ signal: 'SIGINT' }));
@@ -56,8 +59,7 @@ async function run(file: string | undefined, options: MainOptions): Promise<numb
   }
   const reason = await stopReason;
   const failed = 'refused' in reason ? EXIT_NOPERM : 1;
-  if ('refused' in reason) logger.error(`stopping: ${reason.refused}`);
-  else logger.info('signal received; stopping', { signal: reason.signal });
+  if ('signal' in reason) logger.info('signal received; stopping', { signal: reason.signal });
   try {
     await service.stop();
     return 'refused' in reason ? EXIT_NOPERM : 0;
