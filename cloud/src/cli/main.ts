@@ -37,10 +37,10 @@ async function run(file: string | undefined, options: MainOptions): Promise<numb
   const config = readConfig(file);
   const logger = createLogger({ level: config.log.level, scope: 'cloud' });
   const service = createCloudService(config, { logger, ...(options.model ? { model: options.model } : {}) });
-  let signalled!: (signal: string) => void;
-  const signal = new Promise<string>((resolve) => (signalled = resolve));
-  process.once('SIGTERM', () => signalled('SIGTERM'));
-  process.once('SIGINT', () => signalled('SIGINT'));
+  const signal = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   try {
     await service.start();
   } catch (err) {
