@@ -200,6 +200,8 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   return {
     async start() {
+      // Progress is measured from here, not from when the service was built.
+      lastFetchAt = lastBatchAt = Date.now();
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: true });
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });

@@ -3,7 +3,7 @@
 // than maxLagMs are skipped, and frames reach a worker only when it is idle.
 // Cameras that have waited longest go first; backfill only gets capacity
 // that live frames leave free.
-import type { FrameSink, Job, Source } from '../ingest/handoff.js';
+import type { FrameSink, Job } from '../ingest/handoff.js';
 
 export type SkipReason = 'superseded' | 'too-old' | 'inference-error';
 

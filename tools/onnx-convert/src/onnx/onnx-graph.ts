@@ -14,7 +14,7 @@ import { type Const, transposeConst } from './tensor.js';
 
 export type Layout = 'native' | 'nchw';
 export const TO_NCHW = [0, 3, 1, 2];
-export const TO_NHWC = [0, 2, 3, 1];
+const TO_NHWC = [0, 2, 3, 1];
 
 /** What a constant is wanted for: as stored, transposed to NCHW, or padded to rank 4 and transposed (broadcast). */
 export type ConstUse = Layout | 'broadcast';

@@ -8,7 +8,7 @@
  * with an error that names the op and the node.
  */
 import { type AttrValue, DataType, encodeModel, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from '../onnx/onnx-proto.js';
-import { type ConstUse, type Layout, OnnxGraphBuilder, onnxAxis, onnxPads, samePads, TO_NCHW } from '../onnx/onnx-graph.js';
+import { type ConstUse, type Layout, OnnxGraphBuilder, onnxAxis, onnxPads, samePads } from '../onnx/onnx-graph.js';
 import { type Const, transposeConst } from '../onnx/tensor.js';
 import {
   attrBool,
