@@ -19,6 +19,8 @@ import { createScheduler, type Dispatched, type Job, type Scheduler, type SkipRe
 import type { PoseResult } from './scheduler/model.js';
 import { createMetrics, type Metrics } from './web/metrics.js';
 import { createHttpServer, type HttpServer } from './web/server.js';
+import { createDashboard } from './web/dashboard.js';
+import type { LiveHub } from './web/live-hub.js';
 
 export type { InferenceRecord } from './publish/record.js';
 export type { HttpServer, RouteHandler } from './web/server.js';
@@ -54,6 +56,8 @@ export interface CloudService {
   onResult(listener: ResultListener): () => void;
   /** The HTTP server: add routes with http.route(method, path, handler). */
   http: HttpServer;
+  /** The live dashboard's state: feed it alerts with live.alert(). */
+  live: LiveHub;
   registry: client.Registry;
   health(): Promise<HealthReport>;
   counts(): ServiceCounts;
@@ -83,8 +87,10 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
   const kafka = createKafka(conn, deps.logger);
   const http = createHttpServer(config.http.listen, deps.logger);
   const tracker = createOffsetTracker();
-  const windows = createWindows<PoseResult>(config.ingest.windowSize);
-  const listeners = new Set<ResultListener>();
+  // The live dashboard sees every frame the ingest stage takes and every result.
+  const dashboard = createDashboard({ http, token: config.http.tokenFile, logger: deps.logger });
+  const windows = dashboard.tapFrames(createWindows<PoseResult>(config.ingest.windowSize));
+  const listeners = new Set<ResultListener>([dashboard.onResult]);
   const counts: ServiceCounts = { consumed: 0, inferred: 0, late: 0, skipped: { superseded: 0, 'too-old': 0, 'inference-error': 0 }, dlq: 0, maxLiveAgeMs: 0 };
   const pool: WorkerPool = createWorkerPool({
     size: config.scheduler.workers || availableParallelism(),
@@ -212,6 +218,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
 
   return {
     http,
+    live: dashboard.hub,
     registry,
     health,
     counts() {
@@ -272,6 +279,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       await ingest?.stop().catch((err: Error) => log.warn('consumer stop failed', { error: err }));
       await pool.close();
       await producer?.disconnect().catch(() => {});
+      dashboard.close();
       await http.close();
       log.info('stopped');
     },
