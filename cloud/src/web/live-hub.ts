@@ -146,25 +146,32 @@ export function encodeFrameMessage(frame: LiveFrame): Buffer {
   return Buffer.concat([length, header, frame.jpeg]);
 }
 
-/** Timestamped counts in a bounded ring, summed over a trailing window. */
+/**
+ * Timestamped counts in a bounded ring. The rate is what arrived after the
+ * oldest event in the trailing window, over the time since it: exact for a
+ * steady stream, and falling towards 0 once events stop.
+ */
 function createRate(windowMs: number, slots = 256) {
   const times = new Float64Array(slots);
   const counts = new Float64Array(slots);
   let next = 0;
-  let firstAt: number | undefined;
   return {
     add(at: number, n = 1) {
-      firstAt ??= at;
       times[next] = at;
       counts[next] = n;
       next = (next + 1) % slots;
     },
     perSecond(now: number): number {
-      if (firstAt === undefined) return 0;
+      let oldest = Infinity;
+      let oldestCount = 0;
       let sum = 0;
-      for (let i = 0; i < slots; i++) if (counts[i]! > 0 && times[i]! > now - windowMs) sum += counts[i]!;
-      const spanMs = Math.max(1000, Math.min(windowMs, now - firstAt));
-      return Math.round((sum / spanMs) * 10_000) / 10;
+      for (let i = 0; i < slots; i++) {
+        if (counts[i]! <= 0 || times[i]! <= now - windowMs) continue;
+        sum += counts[i]!;
+        if (times[i]! < oldest) [oldest, oldestCount] = [times[i]!, counts[i]!];
+      }
+      if (now <= oldest) return 0;
+      return Math.round(((sum - oldestCount) / (now - oldest)) * 10_000) / 10;
     },
   };
 }
