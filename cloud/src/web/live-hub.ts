@@ -227,7 +227,7 @@ export function createLiveHub(options: HubOptions = {}): LiveHub {
   function statusOf(camera: string, e: CameraEntry, now: number): CameraStatus {
     const since = e.frame ? now - e.frameAt : Infinity;
     const captureFps = e.captured.perSecond(now);
-    const state: CameraState = since > offlineAfter || captureFps === 0 ? 'offline' : since > staleAfter ? 'stale' : 'live';
+    const state: CameraState = since > offlineAfter ? 'offline' : since > staleAfter ? 'stale' : 'live';
     return {
       camera, state, captureFps, inferredFps: e.inferred.perSecond(now), skippedFps: e.skippedRate.perSecond(now), skipped: e.skipped,
       seq: e.frame?.seq ?? -1, capturedAt: e.frame?.capturedAt ?? 0, sinceFrameMs: Number.isFinite(since) ? since : -1,
