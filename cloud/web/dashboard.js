@@ -83,7 +83,8 @@ function drawOverlay(tile) {
   const stale = frame ? frame.capturedAt - pose.capturedAt > POSE_FRESH_MS : false;
   g.globalAlpha = stale ? 0.35 : 1;
   const scale = width / pose.width; // results are in the inferred frame's pixels
-  const line = Math.max(2, Math.round(width / 320));
+  // 2 CSS pixels wide whatever the tile's size.
+  const line = Math.max(1, (2 * width) / (canvas.clientWidth || width));
   g.lineWidth = line;
   for (const person of pose.persons) {
     const at = new Map(person.keypoints.filter((k) => k.visibility >= MIN_VISIBILITY).map((k) => [k.name, k]));
