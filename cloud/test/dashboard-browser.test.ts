@@ -120,7 +120,7 @@ test('the dashboard shows three live cameras with changing images, skeletons and
     viewport: { width: 1440, height: 900 },
   });
   t.after(() => context.close());
-  const page = context.pages()[0] ?? await context.newPage();
+  const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
   page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
