@@ -88,7 +88,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
   const http = createHttpServer(config.http.listen, deps.logger);
   const tracker = createOffsetTracker();
   // The live dashboard sees every frame the ingest stage takes and every result.
-  const dashboard = createDashboard({ http, token: config.http.tokenFile, logger: deps.logger });
+  const dashboard = createDashboard({ http, token: config.http.tokenFile, logger: deps.logger, registry });
   const windows = dashboard.tapFrames(createWindows<PoseResult>(config.ingest.windowSize));
   const listeners = new Set<ResultListener>([dashboard.onResult]);
   const counts: ServiceCounts = { consumed: 0, inferred: 0, late: 0, skipped: { superseded: 0, 'too-old': 0, 'inference-error': 0 }, dlq: 0, maxLiveAgeMs: 0 };

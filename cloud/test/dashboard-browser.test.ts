@@ -192,5 +192,8 @@ test('the dashboard shows three live cameras with changing images, skeletons and
   t.diagnostic(`hub: ${JSON.stringify(service.live.counts())}`);
   for (const s of service.live.status()) t.diagnostic(`${s.camera}: ${s.state}, capture ${s.captureFps} fps, inferred ${s.inferredFps} fps, skipped ${s.skippedFps}/s (${s.skipped}), ${s.persons} persons`);
   console.log(`dashboard screenshot: ${screenshot}`);
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  assert.match(metrics, /frameline_live_frames_sent_total [1-9]/);
+  assert.match(metrics, /frameline_live_clients 1/);
   assert.deepEqual(pageErrors, [], 'no errors in the page');
 });

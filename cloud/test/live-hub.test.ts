@@ -3,7 +3,8 @@
 // queueing them, and camera state follows the time since the last frame.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLiveHub, encodeFrameMessage, type LiveClient, type LiveFrame, type ServerMessage } from '../src/web/live-hub.js';
+import { createLiveHub } from '../src/web/live-hub.js';
+import { encodeFrameMessage, type LiveClient, type LiveFrame, type ServerMessage } from '../src/web/live-protocol.js';
 
 interface Sent { frame?: { camera: string; seq: number }; json?: ServerMessage; done: () => void }
 

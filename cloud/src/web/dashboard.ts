@@ -1,6 +1,7 @@
 // The live dashboard's wiring: the hub fed from the ingest stage (every
 // frame) and from published results (poses), its WebSocket endpoint, the
 // page's static files and the access guard, all on the service's HTTP server.
+import client from 'prom-client';
 import type { Frame, Logger, Secret } from '@frameline/shared';
 import type { Windows } from '../ingest/window.js';
 import type { InferenceRecord } from '../publish/record.js';
@@ -25,7 +26,23 @@ export interface DashboardOptions {
   /** http.tokenFile; null only on loopback addresses (the config enforces it). */
   token: Secret | null;
   logger: Logger;
+  /** Where the live view's counters go (/metrics). */
+  registry?: client.Registry;
   hub?: HubOptions;
+}
+
+function liveMetrics(registry: client.Registry, hub: LiveHub): void {
+  const counter = (name: string, help: string, read: () => number) => new client.Counter({
+    name, help, registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+  new client.Gauge({ name: 'frameline_live_clients', help: 'Dashboard tabs connected to /live', registers: [registry], collect() { this.set(hub.counts().clients); } });
+  counter('frameline_live_frames_sent_total', 'Frames sent to dashboard tabs', () => hub.counts().framesSent);
+  counter('frameline_live_frames_skipped_total', 'Frames a dashboard tab never got because a newer frame of the camera replaced them while it was busy', () => hub.counts().framesSkipped);
+  counter('frameline_live_clients_dropped_total', 'Dashboard tabs closed for falling too far behind', () => hub.counts().clientsDropped);
 }
 
 const round = (v: number) => Math.round(v * 10) / 10;
@@ -35,6 +52,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const access = createAccess(options.token);
   const sockets = createLiveSockets({ hub, allows: access.allows, logger: options.logger });
   const files = staticFiles(webRoot());
+  if (options.registry) liveMetrics(options.registry, hub);
   options.http.guard(access.guard);
   options.http.upgrade(sockets.upgrade);
   options.http.route('GET', '/', files.index);

@@ -3,94 +3,8 @@
 // sent only the newest frame of each camera, and only while its socket keeps
 // up; frames that a slow client could not take are skipped and counted, so
 // the live view adds neither lag nor memory. Pure: no sockets, no timers.
-import type { Keypoint } from '../inference/types.js';
-
-/** A frame as the ingest stage took it (camera clock for capturedAt). */
-export interface LiveFrame {
-  camera: string;
-  run: string;
-  seq: number;
-  /** Epoch ms, the camera's clock. */
-  capturedAt: number;
-  width: number;
-  height: number;
-  jpeg: Buffer;
-}
-
-export interface LivePerson {
-  /** [x, y, width, height] in frame pixels. */
-  box: [number, number, number, number];
-  score: number;
-  keypoints: Keypoint[];
-}
-
-/** One inference result, reduced to what the overlay draws. */
-export interface LivePose {
-  camera: string;
-  seq: number;
-  capturedAt: number;
-  inferredAt: number;
-  width: number;
-  height: number;
-  persons: LivePerson[];
-  /** Frames of this camera skipped by the scheduler since its previous result. */
-  skippedSince?: number;
-}
-
-/**
- * An alert as the live list shows it. Records from `video.alerts` map onto it
- * one to one; the same `key` again updates the entry (an event that ended).
- */
-export interface LiveAlert {
-  key: string;
-  camera: string;
-  /** fall | fight | zone | a model's own kind. */
-  kind: string;
-  score: number;
-  /** Epoch ms, capture time of the first frame of the event. */
-  startedAt: number;
-  endedAt?: number;
-  track?: string | number;
-  seqs?: number[];
-  /** Small JPEG with the skeletons drawn, base64. */
-  snapshot?: string;
-}
-
-export type CameraState = 'live' | 'stale' | 'offline';
-
-export interface CameraStatus {
-  camera: string;
-  state: CameraState;
-  /** Frames per second over the last rateWindowMs: consumed, inferred, skipped by the scheduler. */
-  captureFps: number;
-  inferredFps: number;
-  skippedFps: number;
-  /** Frames the scheduler skipped since this hub started. */
-  skipped: number;
-  /** Newest frame: its seq, capture time (camera clock) and ms since it was consumed. */
-  seq: number;
-  capturedAt: number;
-  sinceFrameMs: number;
-  width: number;
-  height: number;
-  persons: number;
-}
-
-/** JSON messages to the browser; frames travel as binary messages (see encodeFrameMessage). */
-export type ServerMessage =
-  | { type: 'snapshot'; now: number; cameras: CameraStatus[]; alerts: LiveAlert[]; bones: readonly (readonly [string, string])[] }
-  | { type: 'status'; now: number; cameras: CameraStatus[] }
-  | { type: 'pose'; pose: LivePose }
-  | { type: 'alert'; alert: LiveAlert };
-
-/** A connected browser as the hub sees it (the WebSocket adapter implements it). */
-export interface LiveClient {
-  /** Queues one message; `done` runs once it is handed to the OS (or failed). */
-  send(data: string | Buffer, done: (err?: Error) => void): void;
-  /** Bytes queued in the socket and not yet written. */
-  bufferedAmount(): number;
-  close(code: number, reason: string): void;
-}
+import type { CameraState, CameraStatus, LiveAlert, LiveClient, LiveFrame, LivePose, ServerMessage } from './live-protocol.js';
+import { encodeFrameMessage } from './live-protocol.js';
 
 export interface LiveSession {
   /** Sends a fresh snapshot and every camera's newest frame again (a tab became visible). */
@@ -136,14 +50,6 @@ export interface HubOptions {
   maxAlerts?: number;
   /** Bone list the page draws with (keypoint name pairs). */
   bones?: readonly (readonly [string, string])[];
-}
-
-/** Binary frame message: u32 big-endian header length, the header as UTF-8 JSON, then the JPEG. */
-export function encodeFrameMessage(frame: LiveFrame): Buffer {
-  const header = Buffer.from(JSON.stringify({ type: 'frame', camera: frame.camera, seq: frame.seq, capturedAt: frame.capturedAt, width: frame.width, height: frame.height }));
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(header.length);
-  return Buffer.concat([length, header, frame.jpeg]);
 }
 
 /**

@@ -6,7 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '@frameline/shared';
-import type { LiveClient, LiveHub } from './live-hub.js';
+import type { LiveHub } from './live-hub.js';
+import type { LiveClient } from './live-protocol.js';
 import type { UpgradeHandler } from './server.js';
 
 export const LIVE_PATH = '/live';
