@@ -62,7 +62,7 @@ async function alertSnapshot(jpeg: Buffer, record: InferenceRecord): Promise<str
   return (await sharp(drawn).resize({ width: 320 }).jpeg({ quality: 70 }).toBuffer()).toString('base64');
 }
 
-test('the dashboard shows three live cameras with changing images, skeletons and a new alert', { timeout: 300_000 }, async (t) => {
+test('the dashboard shows three live cameras with changing images, skeletons and a new alert', { timeout: 480_000 }, async (t) => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: npm test installs the Debian package "chromium"`);
   const broker = await sharedBroker();
   const topics = await broker.topics('dashboard');
@@ -168,19 +168,20 @@ test('the dashboard shows three live cameras with changing images, skeletons and
   const alert = { key: `${record.camera}/zone/test-${record.seq}`, camera: record.camera, track: 1, kind: 'zone', score: 0.87, startedAt: record.capturedAt, seqs: [record.seq], snapshot: await alertSnapshot(jpeg, record) };
   service.live.alert(alert);
   const item = page.locator(`#alerts li[data-key="${alert.key}"]`);
-  await item.waitFor({ timeout: 30_000 });
+  await item.waitFor({ timeout: 60_000 });
   assert.ok(await item.locator('img').evaluate((img) => (img as HTMLImageElement).naturalWidth > 0), 'the snapshot shows');
   // dispatchEvent: a click without playwright's wait for a stable layout, which a starved renderer on a loaded machine may not reach.
   await item.dispatchEvent('click');
-  await page.locator('#alert-view[open] #alert-view-image').waitFor({ timeout: 10_000 });
+  await page.locator('#alert-view[open] #alert-view-image').waitFor({ timeout: 60_000 });
   const big = await page.locator('#alert-view-image').boundingBox();
   const small = await item.locator('img').boundingBox();
   assert.ok(big && small && big.width > 2 * small.width, `larger on click: ${big?.width} vs ${small?.width} px`);
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard-alert.png') });
   await page.locator('#alert-view-close').dispatchEvent('click');
+  await page.locator('#alert-view[open]').waitFor({ state: 'detached', timeout: 60_000 });
   service.live.alert({ ...alert, endedAt: record.capturedAt + 4000 });
-  await page.locator(`#alerts li.ended[data-key="${alert.key}"]`).waitFor({ timeout: 10_000 });
+  await page.locator(`#alerts li.ended[data-key="${alert.key}"]`).waitFor({ timeout: 60_000 });
   assert.equal(await page.locator('#alerts li').count(), 1, 'the update replaced the entry');
 
   phase('the alert is listed, shown larger and updated');
