@@ -4,6 +4,7 @@
 // line per camera every few seconds from the results topic. Ctrl-C stops
 // everything this script started.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { ROOT, build, ensureDebianPackages, ensureNodeModules, kafka, kafkaRunning, step } from './lib.mjs';
@@ -38,16 +39,30 @@ function start(name, args) {
   return child;
 }
 
-step('starting the cloud service (http://127.0.0.1:8080/metrics, /healthz)');
+// The dashboard's address: http.listen of the demo's cloud config (loopback, so no token).
+const listen = /"listen":\s*"([^"]+)"/.exec(readFileSync(join(ROOT, 'config/demo/cloud.json'), 'utf8'))[1];
+const DASHBOARD = `http://${listen}/`;
+step(`starting the cloud service (dashboard ${DASHBOARD}, ${DASHBOARD}metrics, ${DASHBOARD}healthz)`);
 start('cloud', ['cloud/bin/frameline-cloud.js', 'run', '--config', 'config/demo/cloud.json']);
 step('starting three agents replaying agent/test/fixtures/vtest.mp4 as CAMERA-1..3');
 for (const i of [1, 2, 3]) start(`CAMERA-${i}`, ['agent/bin/frameline-agent.js', 'run', '--config', `config/demo/agent-${i}.json`]);
 
-// A compact view of what the cloud publishes, until the dashboard lands.
+/** Prints the dashboard's address once its server answers (the model loads first, which takes a while). */
+async function announceDashboard() {
+  while (!stopping) {
+    const up = await fetch(`${DASHBOARD}healthz`).then(() => true, () => false);
+    if (up) {
+      process.stdout.write(`\n    live dashboard: ${DASHBOARD}  (open it in a browser)\n\n`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+// A compact text view of what the cloud publishes, next to the dashboard.
 const { readClientProperties } = await import('../deploy/kafka/provision.mjs');
 const { Secret, createKafka, createLogger } = await import('@frameline/shared');
 const props = readClientProperties(join(ROOT, '.cache/kafka/client.properties'));
-const { readFileSync } = await import('node:fs');
 const logger = createLogger({ level: 'warn', scope: 'demo' });
 const consumer = createKafka({
   brokers: [props['bootstrap.internal']], clientId: 'frameline-demo-view', security: 'sasl_plaintext', username: 'cloud',
@@ -87,3 +102,4 @@ async function stop() {
 }
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+void announceDashboard();

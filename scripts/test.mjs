@@ -60,6 +60,8 @@ function hasSource(compiled) {
 }
 
 ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', openssl: 'openssl', kcat: 'kcat', ffmpeg: 'ffmpeg', python3: 'python3', 'systemd-notify': 'systemd', ip: 'iproute2' });
+// The dashboard's browser test drives Debian's chromium with playwright-core.
+ensureDebianPackages({ chromium: 'chromium' });
 ensureNodeModules();
 build();
 

@@ -49,7 +49,7 @@ export interface CloudConfig {
   };
   scheduler: { maxLagMs: number; maxBatch: number; workers: number };
   model: ModelOptions;
-  http: { listen: string };
+  http: { listen: string; tokenFile: Secret | null };
   health: { stallAfter: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug' };
 }
@@ -116,7 +116,8 @@ export const cloudSchema = {
     decode: key('model.decode', 'onnx-keypoints only: { kind: "movenet-singlepose", output?, keypointNames?, minScore? }.', Object, {}),
   },
   http: {
-    listen: key('http.listen', 'Address of /metrics and /healthz (localhost unless you mean it).', listen.name, '127.0.0.1:8080'),
+    listen: key('http.listen', 'Address of the dashboard, /metrics and /healthz (localhost unless you mean it).', listen.name, '127.0.0.1:8080'),
+    tokenFile: key('http.tokenFile', 'File holding the dashboard access token, or "credential:NAME"; required when http.listen is not a loopback address.', 'secret-file', null as string | null, { sensitive: true }),
   },
   health: {
     stallAfter: key('health.stallAfter', '/healthz fails when consuming or inference makes no progress this long while work is pending.', 'duration', 30_000),
@@ -159,5 +160,13 @@ function checkRanges(c: CloudConfig, source: string): void {
   const caProblem = c.kafka.caFile ? caFileProblem(c.kafka.caFile) : undefined;
   if (caProblem) issues.push({ key: 'kafka.caFile', message: caProblem });
   if (c.kafka.maxFetchBytes <= c.ingest.maxFrameBytes) issues.push({ key: 'kafka.maxFetchBytes', message: 'must be larger than ingest.maxFrameBytes' });
+  const host = c.http.listen.slice(0, c.http.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  if (!c.http.tokenFile && !isLoopback(host)) {
+    issues.push({ key: 'http.tokenFile', message: `http.listen "${c.http.listen}" is reachable from other hosts, so the dashboard needs an access token: put one in a file (e.g. openssl rand -hex 32 > dashboard.token; chmod 600) and set http.tokenFile, or listen on 127.0.0.1` });
+  }
   if (issues.length > 0) throw new ConfigError(source, issues);
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -21,6 +21,8 @@ import { createScheduler } from './scheduler/scheduler.js';
 import { createHealthCheck, serveHealthAndMetrics, type HealthReport } from './web/health.js';
 import { createMetrics } from './web/metrics.js';
 import { createHttpServer, type HttpServer } from './web/server.js';
+import { createDashboard } from './web/dashboard.js';
+import type { LiveHub } from './web/live-hub.js';
 
 export type { InferenceRecord } from './publish/record.js';
 export type { ResultContext, ResultListener } from './publish/outcomes.js';
@@ -39,6 +41,8 @@ export interface CloudService {
   onResult(listener: ResultListener): () => void;
   /** The HTTP server: add routes with http.route(method, path, handler). */
   http: HttpServer;
+  /** The live dashboard's state: feed it alerts with live.alert(). */
+  live: LiveHub;
   registry: client.Registry;
   health(): Promise<HealthReport>;
   counts(): ServiceCounts;
@@ -79,7 +83,9 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
   };
   const kafka = createKafka(conn, deps.logger, { onAuthorizationDenied: refused });
   const http = createHttpServer(config.http.listen, deps.logger);
-  const windows = createWindows<PoseResult>(config.ingest.windowSize);
+  // The live dashboard sees every frame the ingest stage takes and every result.
+  const dashboard = createDashboard({ http, token: config.http.tokenFile, logger: deps.logger, registry });
+  const windows = dashboard.tapFrames(createWindows<PoseResult>(config.ingest.windowSize));
   const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 });
   const publisher = createPublisher(producer, config.topics.inferences, deps.logger);
   const dlq = createDeadLetter(config.ingest.dlq ? producer : undefined, config.topics.dlq, deps.logger);
@@ -93,6 +99,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     maxPixels: config.ingest.maxFramePixels,
   });
   const outcomes = createOutcomes({ publisher, dlq, windows, metrics, logger: deps.logger, modelName: () => pool.modelName() ?? config.model.kind });
+  outcomes.onResult(dashboard.onResult);
   const scheduler = createScheduler({
     maxLagMs: config.scheduler.maxLagMs,
     maxBatch: config.scheduler.maxBatch,
@@ -118,6 +125,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
 
   return {
     http,
+    live: dashboard.hub,
     registry,
     health,
     refusal: () => refusal,
@@ -154,6 +162,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       if (consuming) await ingest.stop().catch((err: Error) => log.warn('consumer stop failed', { error: err }));
       await pool.close();
       await producer.disconnect().catch(() => {});
+      dashboard.close();
       await http.close();
       log.info('stopped');
     },

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import type { DecodedImage, Person } from './types.js';
 
 /** Bones by keypoint name, so COCO-17 models (a subset of the BlazePose names) draw too. */
-const BONES: readonly [string, string][] = [
+export const BONES: readonly [string, string][] = [
   ['nose', 'left_eye'], ['left_eye', 'left_ear'], ['nose', 'right_eye'], ['right_eye', 'right_ear'],
   ['mouth_left', 'mouth_right'],
   ['left_shoulder', 'right_shoulder'], ['left_shoulder', 'left_hip'], ['right_shoulder', 'right_hip'], ['left_hip', 'right_hip'],

@@ -1,14 +1,21 @@
 // The service's small HTTP server: /metrics and /healthz now, the dashboard
 // later (it adds its routes with route()). Bound to localhost by default.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '@frameline/shared';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+/** Runs before routing; returns true when it has answered the request itself (e.g. 401). */
+export type Guard = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
+export type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 
 export interface HttpServer {
   /** Adds a route: exact path, or a prefix when the path ends in '/*'. */
   route(method: string, path: string, handler: RouteHandler): void;
+  /** Adds a guard that sees every request first (access control, security headers). */
+  guard(guard: Guard): void;
+  /** Takes HTTP upgrade requests (WebSocket); without one they are refused. */
+  upgrade(handler: UpgradeHandler): void;
   start(): Promise<{ host: string; port: number }>;
   address(): { host: string; port: number } | undefined;
   close(): Promise<void>;
@@ -17,12 +24,15 @@ export interface HttpServer {
 export function createHttpServer(listen: string, logger: Logger): HttpServer {
   const log = logger.child('http');
   const routes: { method: string; path: string; prefix: boolean; handler: RouteHandler }[] = [];
+  const guards: Guard[] = [];
+  let onUpgrade: UpgradeHandler = (_req, socket) => void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   const sep = listen.lastIndexOf(':');
   const host = listen.slice(0, sep).replace(/^\[|\]$/g, '');
   const port = Number(listen.slice(sep + 1));
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (guards.some((g) => g(req, res, url))) return;
     const match = routes.find((r) => (r.method === req.method || (r.method === 'GET' && req.method === 'HEAD')) && (r.prefix ? url.pathname.startsWith(r.path) : url.pathname === r.path));
     if (!match) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -34,8 +44,11 @@ export function createHttpServer(listen: string, logger: Logger): HttpServer {
       res.end('internal error\n');
     });
   });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => onUpgrade(req, socket, head));
 
   return {
+    guard: (g) => void guards.push(g),
+    upgrade: (h) => void (onUpgrade = h),
     route(method, path, handler) {
       const prefix = path.endsWith('/*');
       routes.push({ method: method.toUpperCase(), path: prefix ? path.slice(0, -1) : path, prefix, handler });
