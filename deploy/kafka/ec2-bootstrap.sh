@@ -74,8 +74,6 @@ validate_env() {
 
 # ------------------------------------------------------------------ instance
 
-imds=${FRAMELINE_IMDS_ENDPOINT:-http://169.254.169.254}
-
 # IMDSv2: a session token first (PUT), then reads that present it. The token
 # travels in a header file, not on curl's command line.
 imds_get() {
@@ -84,12 +82,15 @@ imds_get() {
 
 check_instance() {
   local token
+  imds=${FRAMELINE_IMDS_ENDPOINT:-http://169.254.169.254}
   token=$(curl -fsS --max-time 5 --retry 10 --retry-connrefused -X PUT \
     -H 'X-aws-ec2-metadata-token-ttl-seconds: 900' "$imds/latest/api/token") \
     || die "no IMDSv2 token from $imds (the instance metadata service must allow IMDSv2)"
   (umask 077; printf 'X-aws-ec2-metadata-token: %s\n' "$token" >"$work/imds-token.hdr")
   instance_id=$(imds_get instance-id) || die "instance metadata $imds has no instance-id"
   local ip; ip=$(imds_get local-ipv4) || die "instance metadata $imds has no local-ipv4"
+  # Named in the certificate as well: the Elastic IP once associated, else the instance's own public IP.
+  public_ipv4=$(imds_get public-ipv4 2>/dev/null) || public_ipv4=""
   # The quorum voters name fixed private IPs: a node on another address would never join.
   [ "$ip" = "$KAFKA_PRIVATE_IP" ] || die "this instance's private IP is $ip, but KAFKA_PRIVATE_IP in $env_file is $KAFKA_PRIVATE_IP: the network interface must carry the fixed private IP the quorum names"
   say "instance $instance_id, node $KAFKA_NODE_ID of $KAFKA_NODE_COUNT, private IP $ip"
@@ -97,7 +98,7 @@ check_instance() {
 
 ensure_host_packages() {
   ensure_packages java="$(java_package)" mvn=maven openssl=openssl node=nodejs aws=awscli curl=curl \
-    runuser=util-linux mkfs.ext4=e2fsprogs
+    setpriv=util-linux mkfs.ext4=e2fsprogs
   id -u kafka >/dev/null 2>&1 \
     || useradd --system --user-group --home-dir "$data_root" --no-create-home --shell /usr/sbin/nologin kafka
 }
@@ -137,13 +138,30 @@ systemd_running() { [ -d /run/systemd/system ]; }
 
 ssm() { aws ssm "$@" --region "$AWS_REGION" ${AWS_ENDPOINT_URL_SSM:+--endpoint-url "$AWS_ENDPOINT_URL_SSM"}; }
 
-# Prints the parameter's value; returns 1 when it does not exist (yet).
-ssm_get() {
-  local err=$work/ssm.err
-  if ssm get-parameter --with-decryption --name "$FRAMELINE_SSM_PREFIX/$1" --query Parameter.Value --output text 2>"$err"; then return 0; fi
-  grep -q ParameterNotFound "$err" && return 1
-  cat "$err" >&2; die "cannot read SSM parameter $FRAMELINE_SSM_PREFIX/$1 (the instance role must allow ssm:GetParameter on $FRAMELINE_SSM_PREFIX/*)"
+ssm_params=(tls/ca.pem tls/ca.key kraft/cluster-id scram/admin scram/agent scram/cloud scram/controller)
+
+# Reads every parameter of the cluster in one call (the CLI is slow to start)
+# into $work/ssm/<name with / as .>, mode 0600; absent ones leave no file.
+ssm_fetch() {
+  local err=$work/ssm.err n
+  rm -rf "$work/ssm" && mkdir -m 700 "$work/ssm"
+  (umask 077
+   ssm get-parameters --with-decryption --output json \
+     --names "${ssm_params[@]/#/$FRAMELINE_SSM_PREFIX/}" >"$work/ssm.json" 2>"$err") \
+    || { cat "$err" >&2; die "cannot read SSM parameters under $FRAMELINE_SSM_PREFIX (the instance role must allow ssm:GetParameters on $FRAMELINE_SSM_PREFIX/*)"; }
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  node -e '
+    const fs = require("fs");
+    const [file, prefix, dir] = process.argv.slice(1);
+    for (const p of JSON.parse(fs.readFileSync(file, "utf8")).Parameters)
+      fs.writeFileSync(`${dir}/${p.Name.slice(prefix.length + 1).replaceAll("/", ".")}`, p.Value, { mode: 0o600 });
+  ' "$work/ssm.json" "$FRAMELINE_SSM_PREFIX" "$work/ssm"
+  rm -f "$work/ssm.json"
+  missing=()
+  for n in "${ssm_params[@]}"; do [ -f "$work/ssm/${n//\//.}" ] || missing+=("$n"); done
 }
+
+ssm_value() { cat "$work/ssm/${1//\//.}"; }
 
 # Stores the file's content unless the parameter exists: a reboot or another
 # node never replaces it. The value goes through file://, never argv.
@@ -157,39 +175,43 @@ ssm_put_once() {
 # Node 1 only: whatever is missing is made here and stored once.
 create_cluster_secrets() {
   local u
-  ssm_get tls/ca.key >/dev/null || { openssl genrsa -out "$work/new-ca.key" 2048 2>/dev/null; ssm_put_once tls/ca.key SecureString "$work/new-ca.key"; }
+  ssm_fetch
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "storing the cluster's CA, cluster id and SCRAM passwords in SSM under $FRAMELINE_SSM_PREFIX"
+  if [ ! -f "$work/ssm/tls.ca.key" ]; then
+    openssl genrsa -out "$work/new-ca.key" 2048 2>/dev/null
+    ssm_put_once tls/ca.key SecureString "$work/new-ca.key"
+    ssm_fetch
+  fi
   # The certificate is made from the stored key, so a boot cut short between the two puts still ends with a matching pair.
-  if ! ssm_get tls/ca.pem >/dev/null; then
-    ssm_get tls/ca.key >"$work/ca.key"
-    make_ca "$work/ca.key" "$work/new-ca.pem" "/CN=frameline $FRAMELINE_CLUSTER CA"
+  if [ ! -f "$work/ssm/tls.ca.pem" ]; then
+    make_ca "$work/ssm/tls.ca.key" "$work/new-ca.pem" "/CN=frameline $FRAMELINE_CLUSTER CA"
     ssm_put_once tls/ca.pem SecureString "$work/new-ca.pem"
   fi
-  ssm_get kraft/cluster-id >/dev/null || { random_cluster_id | tr -d '\n' >"$work/cluster-id"; ssm_put_once kraft/cluster-id String "$work/cluster-id"; }
+  [ -f "$work/ssm/kraft.cluster-id" ] || { random_cluster_id | tr -d '\n' >"$work/cluster-id"; ssm_put_once kraft/cluster-id String "$work/cluster-id"; }
   for u in "${scram_users[@]}" controller; do
-    ssm_get "scram/$u" >/dev/null || { new_secret "$work/$u.new"; ssm_put_once "scram/$u" SecureString "$work/$u.new"; }
+    [ -f "$work/ssm/scram.$u" ] || { new_secret "$work/$u.new"; ssm_put_once "scram/$u" SecureString "$work/$u.new"; }
   done
 }
 
 # Every node: waits (bounded) for node 1's parameters, then keeps local copies.
 fetch_cluster_secrets() {
-  local names=(tls/ca.pem tls/ca.key kraft/cluster-id scram/admin scram/agent scram/cloud scram/controller)
-  local deadline=$((SECONDS + ssm_wait_s)) n u
-  for n in "${names[@]}"; do
-    until ssm_get "$n" >/dev/null; do
-      [ "$SECONDS" -lt "$deadline" ] || die "SSM parameter $FRAMELINE_SSM_PREFIX/$n did not appear within ${ssm_wait_s} s: node 1 creates it on its first boot; check node 1's /var/log/cloud-init-output.log"
-      say "waiting for node 1 to store $FRAMELINE_SSM_PREFIX/$n"
-      sleep 5
-    done
+  local deadline=$((SECONDS + ssm_wait_s)) u
+  for (( ; ; )); do
+    ssm_fetch
+    [ ${#missing[@]} -eq 0 ] && break
+    [ "$SECONDS" -lt "$deadline" ] || die "SSM parameters ${missing[*]} under $FRAMELINE_SSM_PREFIX did not appear within ${ssm_wait_s} s: node 1 creates them on its first boot; check node 1's /var/log/cloud-init-output.log"
+    say "waiting for node 1 to store ${missing[*]} under $FRAMELINE_SSM_PREFIX"
+    sleep 5
   done
   mkdir -p "$conf_dir/secrets" "$conf_dir/tls"
   chmod 700 "$conf_dir/secrets"
   for u in "${scram_users[@]}" controller; do
-    (umask 077; ssm_get "scram/$u" | tr -d '\n' >"$conf_dir/secrets/$u.password")
+    (umask 077; ssm_value "scram/$u" | tr -d '\n' >"$conf_dir/secrets/$u.password")
   done
   new_secret "$conf_dir/secrets/keystore.password"
-  ssm_get tls/ca.pem >"$conf_dir/tls/ca.pem"
-  (umask 077; ssm_get tls/ca.key >"$work/ca.key")
-  cluster_id=$(ssm_get kraft/cluster-id | tr -d '\n')
+  ssm_value tls/ca.pem >"$conf_dir/tls/ca.pem"
+  cluster_id=$(ssm_value kraft/cluster-id | tr -d '\n')
 }
 
 # ------------------------------------------------------------------ broker
@@ -237,7 +259,7 @@ start_service() {
   else
     # No systemd as PID 1 (a container, the namespace test): the unit's own command, as its user.
     say "systemd is not running: starting the broker directly as user kafka, log: $data_root/logs/server.log"
-    setsid runuser -u kafka -- bash "$lib_here/kafka-exec.sh" >"$data_root/logs/stdout.log" 2>&1 </dev/null &
+    setsid setpriv --reuid=kafka --regid=kafka --init-groups -- bash "$lib_here/kafka-exec.sh" >"$data_root/logs/stdout.log" 2>&1 </dev/null &
     echo $! >"$data_root/kafka.pid"
   fi
 }
@@ -267,8 +289,8 @@ main() {
   mkdir -p "$conf_dir" "$data_root/data" "$data_root/logs"
   [ "$KAFKA_NODE_ID" = 1 ] && create_cluster_secrets
   fetch_cluster_secrets
-  make_broker_keystore "$conf_dir/tls" "$conf_dir/tls/ca.pem" "$work/ca.key" "$conf_dir/secrets/keystore.password" \
-    "$(san_list "$KAFKA_EXTERNAL_ADVERTISED_HOST" "$KAFKA_EXTERNAL_DNS" "$KAFKA_PRIVATE_IP")"
+  make_broker_keystore "$conf_dir/tls" "$conf_dir/tls/ca.pem" "$work/ssm/tls.ca.key" "$conf_dir/secrets/keystore.password" \
+    "$(san_list "$KAFKA_EXTERNAL_ADVERTISED_HOST" "$KAFKA_EXTERNAL_DNS" "$KAFKA_PRIVATE_IP" "$public_ipv4")"
   render_config
   format_storage "$conf_dir/server.properties" "$data_root/data" "$data_root/logs" "$cluster_id" "$conf_dir/secrets"
   chown -R kafka:kafka "$data_root/data" "$data_root/logs"

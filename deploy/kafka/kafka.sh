@@ -181,26 +181,24 @@ EOT
   cat "$state/client.properties"
 }
 
-stop_node() {
-  local pid
-  if pid=$(running_pid "$1"); then
-    say "stopping broker${node_label:-} (pid $pid)"
-    kill -TERM "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && { say "broker did not stop in 30 s, killing it"; kill -KILL "$pid"; }
-    rm -f "$(node_dir "$1")/run/kafka.pid"
-  else
-    say "not running${node_label:-}"
-  fi
-}
-
 cmd_down() {
-  local wipe=${1:-} i
-  # Brokers stop in reverse order, so the last one still has a quorum to hand leadership to.
-  for i in $(seq "$nodes" -1 1); do
+  local wipe=${1:-} i pid pids=()
+  # Every node at once: a cluster's last broker alone would wait for a quorum that is gone.
+  for i in $(seq 1 "$nodes"); do
     [ "$nodes" -eq 1 ] || node_label=" node $i"
-    stop_node "$i"
+    if pid=$(running_pid "$i"); then
+      say "stopping broker${node_label:-} (pid $pid)"
+      kill -TERM "$pid"
+      pids+=("$pid")
+    else
+      say "not running${node_label:-}"
+    fi
   done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && { say "broker pid $pid did not stop in 30 s, killing it"; kill -KILL "$pid"; }
+  done
+  for i in $(seq 1 "$nodes"); do rm -f "$(node_dir "$i")/run/kafka.pid"; done
   if [ "$wipe" = "--wipe" ]; then say "wiping $state"; rm -rf "$state"; fi
 }
 

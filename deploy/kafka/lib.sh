@@ -110,7 +110,8 @@ extendedKeyUsage=serverAuth"
   if [ -s "$tls/broker.p12" ] && [ "$(cat "$tls/ext.cnf" 2>/dev/null)" = "$ext" ]; then return 0; fi
   (umask 077
    printf '%s\n' "$ext" >"$tls/ext.cnf"
-   openssl req -newkey rsa:2048 -nodes -subj "/CN=${san#*:}" -keyout "$tls/broker.key" -out "$tls/broker.csr" 2>/dev/null
+   local cn=${san%%,*}
+   openssl req -newkey rsa:2048 -nodes -subj "/CN=${cn#*:}" -keyout "$tls/broker.key" -out "$tls/broker.csr" 2>/dev/null
    openssl x509 -req -in "$tls/broker.csr" -CA "$ca" -CAkey "$ca_key" -CAcreateserial -CAserial "$tls/ca.srl" \
      -days 825 -extfile "$tls/ext.cnf" -out "$tls/broker.pem" 2>/dev/null
    openssl pkcs12 -export -name broker -inkey "$tls/broker.key" -in "$tls/broker.pem" \
@@ -169,5 +170,5 @@ broker_command() {
 # Waits for the broker, then creates topics and ACLs (idempotent).
 # Args: client.properties partitions [replication_factor min_isr]
 provision_topics() {
-  node "$lib_here/provision.mjs" "$1" "$2" ${3:+"$3"} ${4:+"$4"}
+  FRAMELINE_LOG_TAG=${log_tag:-kafka.sh} node "$lib_here/provision.mjs" "$1" "$2" ${3:+"$3"} ${4:+"$4"}
 }

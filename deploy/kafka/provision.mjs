@@ -137,6 +137,9 @@ async function waitForBroker(admin, deadlineMs, brokers = 1) {
   throw new Error(`broker not ready: ${lastError?.message ?? 'timeout'}`);
 }
 
+// The caller's name on progress lines (kafka.sh or ec2-bootstrap).
+const tag = process.env.FRAMELINE_LOG_TAG ?? 'kafka.sh';
+
 async function main() {
   const [file, partitionsArg, factorArg, minIsrArg] = process.argv.slice(2);
   const props = readClientProperties(file);
@@ -157,7 +160,7 @@ async function main() {
         await new Promise((r) => setTimeout(r, 1000 * attempt));
       }
     }
-    console.error(`kafka.sh: topics ${created.length ? `created: ${created.join(', ')}` : 'already present'}; ACLs applied`);
+    console.error(`${tag}: topics ${created.length ? `created: ${created.join(', ')}` : 'already present'}; ACLs applied`);
   } finally {
     await admin.disconnect();
   }
@@ -165,7 +168,7 @@ async function main() {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   main().catch((err) => {
-    console.error(`kafka.sh: provisioning failed: ${err.message}`);
+    console.error(`${tag}: provisioning failed: ${err.message}`);
     process.exit(1);
   });
 }
