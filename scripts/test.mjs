@@ -52,6 +52,8 @@ function testFiles(dir) {
 }
 
 ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', openssl: 'openssl', kcat: 'kcat', ffmpeg: 'ffmpeg', python3: 'python3', 'systemd-notify': 'systemd', ip: 'iproute2' });
+// The broker's deploy tests: the security group as nftables rules, shellcheck, IMDS/SSM over curl.
+ensureDebianPackages({ nft: 'nftables', shellcheck: 'shellcheck', curl: 'curl', 'systemd-analyze': 'systemd' });
 ensureNodeModules();
 build();
 

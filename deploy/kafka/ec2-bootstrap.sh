@@ -83,7 +83,7 @@ imds_get() {
 check_instance() {
   local token
   imds=${FRAMELINE_IMDS_ENDPOINT:-http://169.254.169.254}
-  token=$(curl -fsS --max-time 5 --retry 10 --retry-connrefused -X PUT \
+  token=$(curl -fsS --max-time 5 --retry 5 --retry-delay 1 --retry-connrefused -X PUT \
     -H 'X-aws-ec2-metadata-token-ttl-seconds: 900' "$imds/latest/api/token") \
     || die "no IMDSv2 token from $imds (the instance metadata service must allow IMDSv2)"
   (umask 077; printf 'X-aws-ec2-metadata-token: %s\n' "$token" >"$work/imds-token.hdr")

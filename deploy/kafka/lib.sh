@@ -154,9 +154,14 @@ format_storage() {
     || { cat "$logs/format.log" >&2; die "formatting storage failed"; }
 }
 
+# A KRaft cluster id as Kafka's Uuid makes one (16 random bytes, URL-safe
+# base64 without padding, never starting with "-"), without starting a JVM.
 random_cluster_id() {
-  local id; id=$(java -cp "$kafka_libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null) || true
-  [ -n "$id" ] || die "kafka.tools.StorageTool random-uuid printed no cluster id (are the jars in $kafka_libs complete?)"
+  local id
+  for (( ; ; )); do
+    id=$(openssl rand 16 | base64 | tr '+/' '-_' | tr -d '=\n')
+    [ "${id:0:1}" != - ] && break
+  done
   echo "$id"
 }
 
