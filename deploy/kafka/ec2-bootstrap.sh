@@ -167,7 +167,9 @@ ssm_value() { cat "$work/ssm/${1//\//.}"; }
 # node never replaces it. The value goes through file://, never argv.
 ssm_put_once() {
   local err=$work/ssm.err
+  put_result=stored
   ssm put-parameter --name "$FRAMELINE_SSM_PREFIX/$1" --type "$2" --value "file://$3" >/dev/null 2>"$err" && return 0
+  put_result=exists
   grep -q ParameterAlreadyExists "$err" && return 0
   cat "$err" >&2; die "cannot write SSM parameter $FRAMELINE_SSM_PREFIX/$1 (the instance role must allow ssm:PutParameter on $FRAMELINE_SSM_PREFIX/*)"
 }
@@ -179,9 +181,10 @@ create_cluster_secrets() {
   [ ${#missing[@]} -eq 0 ] && return 0
   say "storing the cluster's CA, cluster id and SCRAM passwords in SSM under $FRAMELINE_SSM_PREFIX"
   if [ ! -f "$work/ssm/tls.ca.key" ]; then
-    openssl genrsa -out "$work/new-ca.key" 2048 2>/dev/null
+    (umask 077; openssl genrsa -out "$work/new-ca.key" 2048 2>/dev/null)
     ssm_put_once tls/ca.key SecureString "$work/new-ca.key"
-    ssm_fetch
+    # Stored by someone else meanwhile: theirs wins.
+    if [ "$put_result" = exists ]; then ssm_fetch; else cp "$work/new-ca.key" "$work/ssm/tls.ca.key"; fi
   fi
   # The certificate is made from the stored key, so a boot cut short between the two puts still ends with a matching pair.
   if [ ! -f "$work/ssm/tls.ca.pem" ]; then

@@ -157,14 +157,14 @@ if (process.env.FL_EC2_READER) {
     await inNs(ns.broker, 'nft', '-f', rules);
 
     // AWS: SSM (moto) in the VPC, instance metadata on the instance.
-    const moto = await startMoto(venv, cloudIp, 4566, ['ip', 'netns', 'exec', ns.cloud]);
-    children.push(moto.proc);
+    // moto takes a while to import; it starts while the broker host is prepared.
+    const motoStarting = startMoto(venv, cloudIp, 4566, ['ip', 'netns', 'exec', ns.cloud]);
+    motoStarting.then((m) => children.push(m.proc), () => {});
     const imdsPort = 18000 + (randomBytes(2).readUInt16BE() % 2000);
     const imds = spawnIn(ns.broker, [process.execPath, IMDS, '127.0.0.1', String(imdsPort),
       JSON.stringify({ 'instance-id': `i-0${id}0000000000`, 'local-ipv4': privateIp, 'public-ipv4': eip })]);
     const imdsLog = collect(imds);
     await waitFor('the IMDS stand-in', 30_000, () => imdsLog.some((l) => l.startsWith('listening')));
-    stamp('namespaces, firewall, moto and IMDS ready');
 
     // The EC2 host: a mount namespace held open by a sleeper, with the contract's roots on tmpfs.
     const hostScript = `set -e
@@ -182,6 +182,8 @@ exec sleep 3600`;
     const onHost = (...args: string[]) => sh('nsenter', '-t', String(holder.pid), '-m', '-n', ...args);
 
     // The user_data's steps 1 and 2: the files of deploy/kafka (and the unit), the env file.
+    const moto = await motoStarting;
+    stamp('namespaces, firewall, broker host, moto and IMDS ready');
     const prefix = `/frameline/nstest-${id}`;
     const env: Record<string, string> = {
       FRAMELINE_CLUSTER: `nstest-${id}`, FRAMELINE_SSM_PREFIX: prefix, AWS_REGION: 'eu-west-1',
