@@ -239,9 +239,8 @@ render_config() {
 }
 
 unit_file() {
-  local f
-  for f in "$lib_here/kafka.service" "$lib_here/../systemd/kafka.service"; do [ -f "$f" ] && { echo "$f"; return 0; }; done
-  die "kafka.service is neither in $lib_here nor in $lib_here/../systemd"
+  [ -f "$lib_here/kafka.service" ] || die "$lib_here/kafka.service is missing: the user_data must write every file of deploy/kafka"
+  echo "$lib_here/kafka.service"
 }
 
 direct_pid() {

@@ -181,7 +181,7 @@ exec sleep 3600`;
     await waitFor('the broker host mount namespace', 30_000, () => holderLog.includes('ready'));
     const onHost = (...args: string[]) => sh('nsenter', '-t', String(holder.pid), '-m', '-n', ...args);
 
-    // The user_data's steps 1 and 2: the files of deploy/kafka (and the unit), the env file.
+    // The user_data's steps 1 and 2: the files of deploy/kafka (kafka.service among them), the env file.
     const moto = await motoStarting;
     stamp('namespaces, firewall, broker host, moto and IMDS ready');
     const prefix = `/frameline/nstest-${id}`;
@@ -204,7 +204,6 @@ exec sleep 3600`;
     await onHost('bash', '-c', `set -e
 mkdir -p /opt/frameline/kafka /opt/frameline/kafka-dist/${version}/libs /opt/frameline/kafka/node_modules/kafkajs
 cp -r "${REPO_ROOT}/deploy/kafka/." /opt/frameline/kafka/
-cp "${REPO_ROOT}/deploy/systemd/kafka.service" /opt/frameline/kafka/kafka.service
 mount --bind -o ro "${REPO_ROOT}/.cache/kafka-dist/${version}/libs" /opt/frameline/kafka-dist/${version}/libs
 mount --bind -o ro "${REPO_ROOT}/node_modules/kafkajs" /opt/frameline/kafka/node_modules/kafkajs`);
     await writeEnv(env);
