@@ -141,6 +141,11 @@ test('a broker of three is SIGKILLed mid-stream: the reliable agent loses nothin
   t.diagnostic(`${seqs.length} camera-1 frames on ${topics.frames}, agent acknowledged ${sent}; producer: ${seq} pairs sent, ${producerErrors} sends failed and counted`);
   assert.ok(sent > 100, `the agent acknowledged ${sent} frames`);
   assert.equal(new Set(got.map((r) => r.partition)).size, 1, 'one partition');
+  const seen = new Set(seqs);
+  const missing = range(sent).filter((i) => !seen.has(i));
+  const twice = seqs.filter((x, i) => seqs.indexOf(x) !== i);
+  const disorder = seqs.findIndex((x, i) => i > 0 && x <= seqs[i - 1]!);
+  t.diagnostic(`missing ${JSON.stringify(missing.slice(0, 20))}, twice ${JSON.stringify(twice.slice(0, 20))}, first out of order at offset ${disorder}${disorder > 0 ? ` (${seqs.slice(Math.max(0, disorder - 3), disorder + 3).join(',')})` : ''}`);
   assert.deepEqual(seqs, range(sent), 'fl-seq 0..sent-1: nothing lost, nothing twice, in order');
 
   // Per instance and camera, results in order; the group reached the newest frames.
