@@ -2,7 +2,7 @@
 // broker for the run (its own state dir and ports, so a running demo is left
 // alone), runs every test file with node's test runner, stops the broker.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ROOT, build, ensureDebianPackages, ensureNodeModules, kafka, kafkaRunning, step } from './lib.mjs';
@@ -11,9 +11,18 @@ const STATE_DIR = join(ROOT, '.cache/kafka-test');
 
 function portFree(port) {
   return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    // A JVM listens on ::ffff:127.0.0.1, which an IPv4 listen() here does not
+    // collide with: a connection that succeeds is what tells the port is taken.
+    const probe = connect({ port, host: '127.0.0.1' });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(false);
+    });
+    probe.once('error', () => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
   });
 }
 
@@ -62,6 +71,8 @@ function hasSource(compiled) {
 ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', openssl: 'openssl', kcat: 'kcat', ffmpeg: 'ffmpeg', python3: 'python3', 'systemd-notify': 'systemd', ip: 'iproute2' });
 // The dashboard's browser test drives Debian's chromium with playwright-core.
 ensureDebianPackages({ chromium: 'chromium' });
+// The broker's deploy tests: the security group as nftables rules, shellcheck, IMDS/SSM over curl.
+ensureDebianPackages({ nft: 'nftables', shellcheck: 'shellcheck', curl: 'curl', 'systemd-analyze': 'systemd' });
 ensureNodeModules();
 build();
 

@@ -1,7 +1,7 @@
 import type { Admin, KafkaConfig } from 'kafkajs';
-export interface TopicNames { frames: string; backfill: string; inferences: string; alerts: string; dlq: string }
+export interface TopicNames { frames: string; backfill: string; inferences: string; alerts: string; dlq: string; agents?: string }
 export const DEFAULT_TOPICS: TopicNames;
 export function readClientProperties(file: string): Record<string, string>;
 export function adminClientConfig(props: Record<string, string>, clientId?: string): KafkaConfig;
 export function aclsFor(topics: TopicNames, groupPrefix?: string): unknown[];
-export function provision(admin: Admin, topics?: TopicNames, partitions?: number): Promise<string[]>;
+export function provision(admin: Admin, topics?: TopicNames, partitions?: number, replication?: { factor: number; minInsync: number }): Promise<string[]>;

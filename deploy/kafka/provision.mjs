@@ -1,5 +1,7 @@
 // Creates frameline's topics and ACLs on a running broker (idempotent).
-// CLI: node provision.mjs <client.properties> [partitions]
+// CLI: node provision.mjs <client.properties> [partitions [replication-factor min-insync-replicas]]
+// Runs wherever the broker is brought up (kafka.sh locally, ec2-bootstrap.sh on
+// EC2), so the ACLs the tests check are the ones deployed.
 // Also imported by the tests, which provision their own uniquely named topic
 // sets with exactly the ACLs the runner grants.
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ export const DEFAULT_TOPICS = {
   inferences: 'video.inferences',
   alerts: 'video.alerts',
   dlq: 'video.frames.dlq',
+  agents: 'video.agents',
 };
 
 /** Reads the runner's key=value client.properties. */
@@ -29,7 +32,7 @@ export function readClientProperties(file) {
 export function adminClientConfig(props, clientId = 'frameline-provision') {
   return {
     clientId,
-    brokers: [props['bootstrap.internal']],
+    brokers: props['bootstrap.internal'].split(','),
     sasl: {
       mechanism: 'scram-sha-512',
       username: props['sasl.admin.username'],
@@ -40,7 +43,10 @@ export function adminClientConfig(props, clientId = 'frameline-provision') {
   };
 }
 
-/** Who may do what: agents write frames, the cloud reads them and writes results. */
+/**
+ * Who may do what: agents write frames (and their status, when the topic set
+ * has one), the cloud reads them and writes results.
+ */
 export function aclsFor(topics, groupPrefix = 'frameline-') {
   const topic = (name, principal, ops) =>
     ops.map((operation) => ({
@@ -50,11 +56,10 @@ export function aclsFor(topics, groupPrefix = 'frameline-') {
       permissionType: AclPermissionTypes.ALLOW,
     }));
   const { READ, WRITE, DESCRIBE } = AclOperationTypes;
+  const status = topics.agents ? [topics.agents] : [];
   return [
-    ...topic(topics.frames, 'agent', [WRITE, DESCRIBE]),
-    ...topic(topics.backfill, 'agent', [WRITE, DESCRIBE]),
-    ...topic(topics.frames, 'cloud', [READ, DESCRIBE]),
-    ...topic(topics.backfill, 'cloud', [READ, DESCRIBE]),
+    ...[topics.frames, topics.backfill, ...status].flatMap((t) => topic(t, 'agent', [WRITE, DESCRIBE])),
+    ...[topics.frames, topics.backfill, ...status].flatMap((t) => topic(t, 'cloud', [READ, DESCRIBE])),
     ...topic(topics.inferences, 'cloud', [READ, WRITE, DESCRIBE]),
     ...topic(topics.alerts, 'cloud', [READ, WRITE, DESCRIBE]),
     ...topic(topics.dlq, 'cloud', [READ, WRITE, DESCRIBE]),
@@ -67,19 +72,25 @@ export function aclsFor(topics, groupPrefix = 'frameline-') {
   ];
 }
 
-/** Creates the topic set (frame topics with one partition per camera) and its ACLs. */
-export async function provision(admin, topics = DEFAULT_TOPICS, partitions = 3) {
+/**
+ * Creates the topic set (frame topics with one partition per camera; the
+ * agents' status topic compacted, one record per camera kept) and its ACLs.
+ * replication: { factor, minInsync } (default 1 and 1: one broker).
+ */
+export async function provision(admin, topics = DEFAULT_TOPICS, partitions = 3, replication = { factor: 1, minInsync: 1 }) {
   const existing = new Set(await admin.listTopics());
+  const minIsr = { name: 'min.insync.replicas', value: String(replication.minInsync) };
   const wanted = [
     { topic: topics.frames, numPartitions: partitions },
     { topic: topics.backfill, numPartitions: partitions },
     { topic: topics.inferences, numPartitions: partitions },
     { topic: topics.alerts, numPartitions: partitions },
     { topic: topics.dlq, numPartitions: 1 },
+    ...(topics.agents ? [{ topic: topics.agents, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] : []),
   ].filter((t) => !existing.has(t.topic));
   if (wanted.length > 0) {
     await admin.createTopics({
-      topics: wanted.map((t) => ({ ...t, replicationFactor: 1 })),
+      topics: wanted.map((t) => ({ ...t, replicationFactor: replication.factor, configEntries: [...(t.configEntries ?? []), minIsr] })),
       waitForLeaders: true,
     });
   }
@@ -106,13 +117,17 @@ async function waitForAcls(admin, topic, expected) {
   throw new Error(`ACLs for ${topic} did not become visible within 15 s`);
 }
 
-async function waitForBroker(admin, deadlineMs) {
+/** Waits until `brokers` brokers are registered (a replicated topic needs them all). */
+async function waitForBroker(admin, deadlineMs, brokers = 1) {
   let lastError;
   while (Date.now() < deadlineMs) {
     try {
       await admin.connect();
-      await admin.describeCluster();
-      return;
+      const cluster = await admin.describeCluster();
+      if (cluster.brokers.length >= brokers) return;
+      lastError = new Error(`${cluster.brokers.length} of ${brokers} brokers registered`);
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
     } catch (err) {
       lastError = err;
       await admin.disconnect().catch(() => {});
@@ -122,14 +137,30 @@ async function waitForBroker(admin, deadlineMs) {
   throw new Error(`broker not ready: ${lastError?.message ?? 'timeout'}`);
 }
 
+// The caller's name on progress lines (kafka.sh or ec2-bootstrap).
+const tag = process.env.FRAMELINE_LOG_TAG ?? 'kafka.sh';
+
 async function main() {
-  const [file, partitionsArg] = process.argv.slice(2);
+  const [file, partitionsArg, factorArg, minIsrArg] = process.argv.slice(2);
   const props = readClientProperties(file);
+  const replication = { factor: Number(factorArg ?? 1), minInsync: Number(minIsrArg ?? 1) };
   const admin = new Kafka(adminClientConfig(props)).admin();
-  await waitForBroker(admin, Date.now() + 120_000);
+  // FRAMELINE_PROVISION_WAIT_S: on EC2 the other brokers of a cluster may still be installing.
+  await waitForBroker(admin, Date.now() + Number(process.env.FRAMELINE_PROVISION_WAIT_S ?? 120) * 1000, replication.factor);
   try {
-    const created = await provision(admin, DEFAULT_TOPICS, Number(partitionsArg ?? 3));
-    console.error(`kafka.sh: topics ${created.length ? `created: ${created.join(', ')}` : 'already present'}; ACLs applied`);
+    // Right after a cluster forms, metadata may lag behind a topic's creation
+    // ("does not host this topic-partition"); a second pass finds it complete.
+    const created = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        created.push(...(await provision(admin, DEFAULT_TOPICS, Number(partitionsArg ?? 3), replication)));
+        break;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      }
+    }
+    console.error(`${tag}: topics ${created.length ? `created: ${created.join(', ')}` : 'already present'}; ACLs applied`);
   } finally {
     await admin.disconnect();
   }
@@ -137,7 +168,7 @@ async function main() {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   main().catch((err) => {
-    console.error(`kafka.sh: provisioning failed: ${err.message}`);
+    console.error(`${tag}: provisioning failed: ${err.message}`);
     process.exit(1);
   });
 }

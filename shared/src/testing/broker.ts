@@ -79,7 +79,7 @@ async function brokerFromProps(file: string): Promise<TestBroker> {
   const props = prov.readClientProperties(file);
   const { readFileSync } = await import('node:fs');
   const connection = (user: User, listener: 'internal' | 'external', clientId = `test-${user}`): KafkaConnection => ({
-    brokers: [props[`bootstrap.${listener}`]!],
+    brokers: props[`bootstrap.${listener}`]!.split(','), // a cluster lists every node
     clientId,
     security: listener === 'external' ? 'sasl_ssl' : 'sasl_plaintext',
     username: props[`sasl.${user}.username`]!,
@@ -167,6 +167,8 @@ async function brokerFromProps(file: string): Promise<TestBroker> {
 }
 
 export interface PrivateBroker extends TestBroker {
+  /** The state dir kafka.sh keeps this broker in (FRAMELINE_KAFKA_DIR). */
+  dir: string;
   stop(): Promise<void>;
   start(): Promise<void>;
   /** Stops the broker and deletes its state. */
@@ -176,9 +178,11 @@ export interface PrivateBroker extends TestBroker {
 /**
  * A broker of the test's own (separate state dir and ports), for tests that
  * stop and restart it. Ports: base+0 INTERNAL, base+1 EXTERNAL, base+2 CONTROLLER.
- * extraEnv reaches kafka.sh (e.g. KAFKA_EXTERNAL_ADVERTISED_HOST).
+ * extraEnv reaches kafka.sh (e.g. KAFKA_EXTERNAL_ADVERTISED_HOST); upArgs
+ * go to `kafka.sh up` (e.g. ['--nodes', '3']: node N then listens on each
+ * port + 10*(N-1), and its pid is in <state>/node-N/run/kafka.pid).
  */
-export async function startPrivateBroker(name: string, portBase: number, extraEnv: Record<string, string> = {}): Promise<PrivateBroker> {
+export async function startPrivateBroker(name: string, portBase: number, extraEnv: Record<string, string> = {}, upArgs: string[] = []): Promise<PrivateBroker> {
   const dir = join(REPO_ROOT, '.cache', `kafka-${name}`);
   const env = {
     ...process.env,
@@ -191,10 +195,11 @@ export async function startPrivateBroker(name: string, portBase: number, extraEn
   };
   const sh = (...args: string[]) => run('bash', [KAFKA_SH, ...args], { env, maxBuffer: 1 << 20 });
   await sh('down', '--wipe');
-  await sh('up');
+  await sh('up', ...upArgs);
   const broker = await brokerFromProps(join(dir, 'client.properties'));
   return {
     ...broker,
+    dir,
     stop: async () => void (await sh('down')),
     start: async () => void (await sh('up')),
     destroy: async () => void (await sh('down', '--wipe')),
