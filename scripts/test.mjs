@@ -52,6 +52,8 @@ function testFiles(dir) {
 }
 
 ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', openssl: 'openssl', kcat: 'kcat', ffmpeg: 'ffmpeg', python3: 'python3', 'systemd-notify': 'systemd', ip: 'iproute2' });
+// deploy/pi tests: a Debian root (arm64 under emulation), shellcheck, cloud-init's schema
+ensureDebianPackages({ debootstrap: 'debootstrap', 'qemu-aarch64-static': 'qemu-user-static', shellcheck: 'shellcheck', 'cloud-init': 'cloud-init' });
 ensureNodeModules();
 build();
 
