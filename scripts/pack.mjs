@@ -1,11 +1,11 @@
-// `npm run pack:agent` (and `pack:cloud`): a self-contained release tarball of
-// one service for one platform, default linux-arm64 (a 64-bit Raspberry Pi or
-// a Graviton host). It holds the compiled JS, production dependencies only
-// (native prebuilts for the target platform, chosen through npm's --os/--cpu/
-// --libc), the systemd unit, the example config and the install script, so
-// the target needs Node.js and nothing else: no compiler, no npm.
+// `npm run pack:agent`: a self-contained release tarball of one service for
+// one platform, default linux-arm64 (a 64-bit Raspberry Pi). It holds the
+// compiled JS, production dependencies only (native prebuilts for the target
+// platform, chosen through npm's --os/--cpu/--libc), the systemd unit, the
+// example config and the install script, so the target needs Node.js and
+// nothing else: no compiler, no npm.
 //
-//   node scripts/pack.mjs agent|cloud [--cpu arm64|x64] [--out DIR]
+//   node scripts/pack.mjs agent [--cpu arm64|x64] [--out DIR] [--no-build]
 //
 // Dependency versions come from the repository's package-lock.json (npm ci),
 // files are sorted and stamped with the last commit's time, so packing the
@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, build, sh, step } from './lib.mjs';
+import { ROOT, sh, step } from './lib.mjs';
 
 /** What goes into each release besides the package's own dist/src and bin/. */
 const SERVICES = {
@@ -24,12 +24,6 @@ const SERVICES = {
     workspace: 'agent',
     deploy: ['deploy/systemd/frameline-agent.service', 'config/agent.example.json', 'deploy/pi/install.sh'],
     extra: [],
-  },
-  cloud: {
-    workspace: 'cloud',
-    deploy: ['deploy/systemd/frameline-cloud.service', 'config/cloud.example.json'],
-    // The converted ONNX models and their provenance/notice files.
-    extra: ['models'],
   },
 };
 /** Workspace packages a release may contain, copied in as real folders. */
@@ -41,7 +35,7 @@ const { values, positionals } = parseArgs({
 });
 const service = positionals[0];
 if (!service || !(service in SERVICES)) {
-  console.error('usage: node scripts/pack.mjs agent|cloud [--cpu arm64|x64] [--out DIR] [--no-build]');
+  console.error(`usage: node scripts/pack.mjs ${Object.keys(SERVICES).join('|')} [--cpu arm64|x64] [--out DIR] [--no-build]`);
   process.exit(64);
 }
 const spec = SERVICES[service];
@@ -49,10 +43,7 @@ const cpu = values.cpu;
 const pkg = JSON.parse(readFileSync(join(ROOT, spec.workspace, 'package.json'), 'utf8'));
 const name = `frameline-${service}-${pkg.version}-linux-${cpu}`;
 
-if (!values['no-build']) {
-  if (service === 'cloud') build();
-  else sh('npx', ['tsc', '-b']);
-}
+if (!values['no-build']) sh('npx', ['tsc', '-b']);
 
 const work = mkdtempSync(join(tmpdir(), `fl-pack-${service}-`));
 try {

@@ -205,7 +205,7 @@ say "Node.js $NODE_VERSION at $NODE; installing frameline-agent $VERSION (linux-
 
 # --- user ---------------------------------------------------------------------
 if ! getent passwd "$USER_NAME" >/dev/null; then
-  run useradd --system --user-group --groups video --home-dir "$STATE" --no-create-home --shell /usr/sbin/nologin --comment "frameline camera agent" "$USER_NAME"
+  run useradd --system --user-group --groups video --home-dir "$STATE" --no-create-home --shell /usr/sbin/nologin --comment frameline-agent "$USER_NAME"
 elif ! id -nG "$USER_NAME" | tr ' ' '\n' | grep -qx video; then
   run usermod -a -G video "$USER_NAME"
 else
@@ -292,7 +292,7 @@ else
 fi
 
 # --- the systemd unit ---------------------------------------------------------------
-put_file "$CURRENT/deploy/$UNIT_NAME" "$UNIT" 644 root:root
+put_file "$RELEASE/deploy/$UNIT_NAME" "$UNIT" 644 root:root
 if systemd_running; then run systemctl daemon-reload; fi
 if [ -L "/etc/systemd/system/multi-user.target.wants/$UNIT_NAME" ]; then
   say "unchanged: $UNIT_NAME is enabled"
@@ -306,6 +306,10 @@ elif [ "$START" = 1 ]; then
 fi
 
 say ""
+if [ "$DRY_RUN" = 1 ]; then
+  say "dry run: nothing was changed"
+  exit 0
+fi
 say "frameline-agent $VERSION is installed. Check it and watch it with:"
 say "  sudo frameline-agent doctor"
 say "  systemctl status frameline-agent"
