@@ -76,16 +76,21 @@ export function cachedRoot(arch: DebianArch): { dir: string; coldSeconds: number
     rmSync(partial, { recursive: true, force: true });
     throw new Error(`debootstrap ${arch} ${SUITE} failed (exit ${r.status}):\n${(r.stdout + r.stderr).slice(-3000)}`);
   }
-  // apt's downloaded .debs are not needed once installed
-  rmSync(join(partial, 'var/cache/apt/archives'), { recursive: true, force: true });
-  mkdirSync(join(partial, 'var/cache/apt/archives/partial'), { recursive: true });
-  writeFileSync(join(partial, '.complete'), `${new Date().toISOString()}\n`);
+  finishRoot(partial);
   try {
     renameSync(partial, dir);
   } catch {
     rmSync(partial, { recursive: true, force: true }); // another run finished first
   }
   return { dir, coldSeconds: Math.round((Date.now() - started) / 1000) };
+}
+
+/** What debootstrap leaves out that a Pi has: /etc/hosts (so "localhost" resolves); and its .debs are not needed any more. */
+export function finishRoot(dir: string): void {
+  rmSync(join(dir, 'var/cache/apt/archives'), { recursive: true, force: true });
+  mkdirSync(join(dir, 'var/cache/apt/archives/partial'), { recursive: true });
+  if (!existsSync(join(dir, 'etc/hosts'))) writeFileSync(join(dir, 'etc/hosts'), '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+  writeFileSync(join(dir, '.complete'), `${new Date().toISOString()}\n`);
 }
 
 /** A fresh chroot over the cached root: overlayfs with /proc and /dev mounted; destroy() removes it. */
