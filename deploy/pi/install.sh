@@ -57,6 +57,7 @@ die() {
 }
 
 DRY_RUN=0
+CHANGED=0
 # run CMD...: do it, or with --dry-run only show it.
 run() {
   if [ "$DRY_RUN" = 1 ]; then
@@ -78,6 +79,7 @@ put_file() {
     if [ "${5:-}" = secret ]; then say "    (the password, $(wc -c <"$1") bytes, not shown)"; else sed 's/^/    /' "$1"; fi
     return
   fi
+  CHANGED=1
   say "+ install -m $3 -o ${4%%:*} -g ${4##*:} $2"
   install -m "$3" -o "${4%%:*}" -g "${4##*:}" "$1" "$2.new"
   mv -f "$2.new" "$2"
@@ -181,7 +183,8 @@ if [ "$RELEASE_CPU" != "$MACHINE_CPU" ]; then
 fi
 
 # --- Node.js ------------------------------------------------------------------
-NODE_VERSION=$("$NODE" -p process.versions.node 2>/dev/null || true)
+NODE_VERSION=$("$NODE" --version 2>/dev/null || true)
+NODE_VERSION=${NODE_VERSION#v}
 if [ -z "$NODE_VERSION" ] || [ "${NODE_VERSION%%.*}" -lt "$MIN_NODE_MAJOR" ]; then
   # shellcheck source=/dev/null
   . /etc/os-release 2>/dev/null || true
@@ -203,6 +206,57 @@ if [ -z "$NODE_VERSION" ] || [ "${NODE_VERSION%%.*}" -lt "$MIN_NODE_MAJOR" ]; th
 fi
 say "Node.js $NODE_VERSION at $NODE; installing frameline-agent $VERSION (linux-$RELEASE_CPU)"
 
+# --- inputs: all checked before anything changes -------------------------------
+if [ "$PASSWORD_STDIN" = 1 ]; then
+  # a trailing newline is dropped by the agent; nothing else is changed
+  cat >"$SCRATCH/password"
+  [ -s "$SCRATCH/password" ] || die "--password-stdin: nothing came on stdin"
+  PASSWORD_FILE=$SCRATCH/password
+fi
+if [ -n "$PASSWORD_FILE" ]; then
+  [ -s "$PASSWORD_FILE" ] || die "password file $PASSWORD_FILE is missing or empty"
+elif [ ! -f "$PASSWORD" ]; then
+  die "no password yet: give the SCRAM password of the agent user with --password-file FILE or --password-stdin"
+fi
+if [ -n "$CA_FILE" ]; then
+  [ -s "$CA_FILE" ] || die "CA file $CA_FILE is missing or empty"
+  grep -q 'BEGIN CERTIFICATE' "$CA_FILE" || die "CA file $CA_FILE holds no PEM certificate"
+fi
+
+WRITE_CONFIG=0
+if [ -n "$BROKERS$CAMERA_ID$USERNAME$DELIVERY$SOURCE$CA_FILE" ] || [ ! -f "$CONFIG" ]; then
+  WRITE_CONFIG=1
+  [ -n "$BROKERS" ] || die "--broker HOST:PORT is needed to write $CONFIG (the broker's EXTERNAL listener, e.g. the terraform output)"
+  CA_IN_CONFIG=""
+  if [ -n "$CA_FILE" ] || [ -f "$CA" ]; then CA_IN_CONFIG=$CA; fi
+  BROKERS=$(printf '%s' "$BROKERS" | tr -d ' ')
+  CAMERA_ID=${CAMERA_ID:-CAMERA-1}
+  USERNAME=${USERNAME:-agent}
+  # Plain characters only, so the values go into JSON as they are; the agent checks the rest.
+  printf '%s' "$BROKERS" | grep -Eqx '[][A-Za-z0-9.:_-]+:[0-9]+(,[][A-Za-z0-9.:_-]+:[0-9]+)*' ||
+    die "--broker \"$BROKERS\" is not HOST:PORT[,HOST:PORT...]"
+  printf '%s' "$CAMERA_ID" | grep -Eqx '[A-Za-z0-9][A-Za-z0-9._-]{0,63}' ||
+    die "--camera-id \"$CAMERA_ID\" must be 1-64 letters, digits, \".\", \"_\" or \"-\", like CAMERA-1"
+  printf '%s' "$USERNAME" | grep -Eqx '[A-Za-z0-9._@-]+' || die "--username \"$USERNAME\" has characters a SCRAM user here may not"
+  case ${DELIVERY:=reliable} in reliable | live) ;; *) die "--delivery must be reliable or live, not \"$DELIVERY\"" ;; esac
+  case ${SOURCE:=rpicam} in rpicam | file | synthetic) ;; *) die "--source must be rpicam, file or synthetic, not \"$SOURCE\"" ;; esac
+  cat >"$SCRATCH/agent.json" <<EOF
+// frameline-agent config, written by deploy/pi/install.sh. Every key: $CURRENT/deploy/agent.example.json
+{
+  "camera": { "id": "$CAMERA_ID", "source": "$SOURCE" },
+  "kafka": {
+    "brokers": ["$(printf '%s' "$BROKERS" | sed 's/,/", "/g')"],
+    "security": "sasl_ssl",
+    "username": "$USERNAME",
+    "passwordFile": "credential:kafka-password",
+    "caFile": "$CA_IN_CONFIG"
+  },
+  "delivery": { "mode": "$DELIVERY" },
+  "stateDir": "$STATE"
+}
+EOF
+fi
+
 # --- user ---------------------------------------------------------------------
 if ! getent passwd "$USER_NAME" >/dev/null; then
   run useradd --system --user-group --groups video --home-dir "$STATE" --no-create-home --shell /usr/sbin/nologin --comment frameline-agent "$USER_NAME"
@@ -223,6 +277,7 @@ else
   run chown -R root:root "$TARGET.new"
   run rm -rf "$TARGET"
   run mv "$TARGET.new" "$TARGET"
+  CHANGED=1
 fi
 if [ "$(readlink "$CURRENT" 2>/dev/null || true)" = "$TARGET" ]; then
   say "unchanged: $CURRENT -> $TARGET"
@@ -230,6 +285,7 @@ else
   # a new link renamed over the old one: the switch is atomic
   run ln -sfn "$TARGET" "$CURRENT.new"
   run mv -T "$CURRENT.new" "$CURRENT"
+  CHANGED=1
 fi
 
 cat >"$SCRATCH/wrapper" <<EOF
@@ -244,41 +300,9 @@ put_file "$SCRATCH/wrapper" "$WRAPPER" 755 root:root
 
 # --- configuration --------------------------------------------------------------
 run mkdir -p "$ETC"
-if [ "$PASSWORD_STDIN" = 1 ]; then
-  # a trailing newline is dropped by the agent; nothing else is changed
-  cat >"$SCRATCH/password"
-  PASSWORD_FILE=$SCRATCH/password
-fi
-if [ -n "$PASSWORD_FILE" ]; then
-  [ -s "$PASSWORD_FILE" ] || die "password file $PASSWORD_FILE is missing or empty"
-  put_file "$PASSWORD_FILE" "$PASSWORD" 600 root:root secret
-elif [ ! -f "$PASSWORD" ]; then
-  die "no password yet: give the SCRAM password of the agent user with --password-file FILE or --password-stdin"
-else
-  say "unchanged: $PASSWORD"
-fi
-if [ -n "$CA_FILE" ]; then
-  [ -s "$CA_FILE" ] || die "CA file $CA_FILE is missing or empty"
-  grep -q 'BEGIN CERTIFICATE' "$CA_FILE" || die "CA file $CA_FILE holds no PEM certificate"
-  put_file "$CA_FILE" "$CA" 644 root:root
-fi
-
-if [ -n "$BROKERS$CAMERA_ID$USERNAME$DELIVERY$SOURCE$CA_FILE" ] || [ ! -f "$CONFIG" ]; then
-  [ -n "$BROKERS" ] || die "--broker HOST:PORT is needed to write $CONFIG (the broker's EXTERNAL listener, e.g. the terraform output)"
-  CA_IN_CONFIG=""
-  if [ -n "$CA_FILE" ] || [ -f "$CA" ]; then CA_IN_CONFIG=$CA; fi
-  # node writes the JSON, so any value is quoted correctly; the agent validates it below.
-  FL_BROKERS=$BROKERS FL_CAMERA_ID=${CAMERA_ID:-CAMERA-1} FL_CA=$CA_IN_CONFIG FL_USERNAME=${USERNAME:-agent} \
-    FL_DELIVERY=${DELIVERY:-reliable} FL_SOURCE=${SOURCE:-rpicam} "$NODE" -e '
-      const e = process.env;
-      const config = {
-        camera: { id: e.FL_CAMERA_ID, source: e.FL_SOURCE },
-        kafka: { brokers: e.FL_BROKERS.split(",").map((b) => b.trim()).filter(Boolean), security: "sasl_ssl", username: e.FL_USERNAME, passwordFile: "credential:kafka-password", caFile: e.FL_CA },
-        delivery: { mode: e.FL_DELIVERY },
-        stateDir: "/var/lib/frameline-agent",
-      };
-      process.stdout.write("// frameline-agent config, written by deploy/pi/install.sh. Every key: " + process.argv[1] + "\n" + JSON.stringify(config, null, 2) + "\n");
-    ' "$CURRENT/deploy/agent.example.json" >"$SCRATCH/agent.json"
+if [ -n "$PASSWORD_FILE" ]; then put_file "$PASSWORD_FILE" "$PASSWORD" 600 root:root secret; else say "unchanged: $PASSWORD"; fi
+if [ -n "$CA_FILE" ]; then put_file "$CA_FILE" "$CA" 644 root:root; fi
+if [ "$WRITE_CONFIG" = 1 ]; then
   put_file "$SCRATCH/agent.json" "$CONFIG" 640 "root:$USER_NAME"
 else
   say "unchanged: $CONFIG (no config options given)"
@@ -286,6 +310,8 @@ fi
 
 if [ "$DRY_RUN" = 1 ]; then
   say "would run: $WRAPPER check-config --config $CONFIG"
+elif [ "$CHANGED" = 0 ]; then
+  say "unchanged: release and config, checked when they were installed"
 else
   say "+ $WRAPPER check-config --config $CONFIG"
   "$WRAPPER" check-config --config "$CONFIG" >/dev/null || die "$CONFIG is not valid (see above); fix it or run this script with the right options"
@@ -301,7 +327,7 @@ else
 fi
 if ! systemd_running; then
   say "systemd is not running here (a chroot or an image being built): $UNIT_NAME starts at the next boot"
-elif [ "$START" = 1 ]; then
+elif [ "$START" = 1 ] && { [ "$CHANGED" = 1 ] || ! systemctl is-active --quiet "$UNIT_NAME"; }; then
   run systemctl restart "$UNIT_NAME"
 fi
 
