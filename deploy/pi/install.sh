@@ -299,7 +299,7 @@ EOF
 put_file "$SCRATCH/wrapper" "$WRAPPER" 755 root:root
 
 # --- configuration --------------------------------------------------------------
-run mkdir -p "$ETC"
+if [ ! -d "$ETC" ]; then run mkdir -p "$ETC"; fi
 if [ -n "$PASSWORD_FILE" ]; then put_file "$PASSWORD_FILE" "$PASSWORD" 600 root:root secret; else say "unchanged: $PASSWORD"; fi
 if [ -n "$CA_FILE" ]; then put_file "$CA_FILE" "$CA" 644 root:root; fi
 if [ "$WRITE_CONFIG" = 1 ]; then

@@ -160,6 +160,7 @@ test('install.sh installs the release, the frameline user in group video, the co
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^ {2}journalctl -u frameline-agent -f$/m);
   assert.match(r.stdout, /systemd is not running here .* starts at the next boot/);
+  assert.match(r.stderr, /^config ok: \/etc\/frameline\/agent\.json$/m, 'install.sh checked the config with the installed release');
   assert.doesNotMatch(r.stdout + r.stderr, new RegExp(PASSWORD));
 
   const passwd = (await root.run(['getent', 'passwd', 'frameline'])).stdout.trim().split(':');
@@ -244,12 +245,12 @@ test('--uninstall removes what install.sh installed but keeps the spool; --purge
   const purge = await installSh(['--uninstall', '--purge']);
   assert.equal(purge.code, 0, purge.stdout + purge.stderr);
   assert.ok(!existsSync(inRoot('/var/lib/frameline-agent')), 'spool purged');
-  // What is left differs from the untouched root only in the account files'
-  // backups and in directories' timestamps; the account files read the same.
+  // What is left differs from the untouched root only in the account files
+  // (rewritten, with backups and a lock file), which read the same as before.
   for (const file of ['/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow']) {
     assert.equal(readFileSync(inRoot(file), 'utf8'), readFileSync(join(root.lower, file), 'utf8'), `${file} as before`);
   }
-  const accountFiles = /^\/etc\/(passwd|group|shadow|gshadow|subuid|subgid)-? /;
+  const accountFiles = /^\/etc\/(passwd|group|shadow|gshadow|subuid|subgid)-? |^\/etc\/\.pwd\.lock /;
   assert.deepEqual(changedFiles().filter((f) => !accountFiles.test(f) && !/^\/var\/log\//.test(f)), pristine.filter((f) => !accountFiles.test(f)));
 });
 
