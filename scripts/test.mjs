@@ -63,6 +63,11 @@ const files = ['shared/dist/test', 'agent/dist/test', 'cloud/dist/test', 'test/d
   .filter((f) => filter.length === 0 || filter.some((pattern) => f.includes(pattern)))
   .sort();
 
+if (files.some((f) => f.includes('pi-install'))) {
+  step('preparing the Debian root for the Pi install tests (debootstrap once, cached in ~/.cache/frameline)');
+  (await import('../test/dist/deploy/pi-root.js')).prepareRoot();
+}
+
 const BROKER_ENV = await brokerEnv();
 const startedBroker = !kafkaRunning(BROKER_ENV);
 step(startedBroker ? 'starting the test broker' : 'reusing the running test broker');

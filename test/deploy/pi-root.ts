@@ -58,6 +58,21 @@ export function arm64Emulation(): boolean {
   }
 }
 
+/** The root the install tests use: arm64 where it can run, amd64 otherwise or when FRAMELINE_PI_ROOT_ARCH=amd64 (a much faster cold start). */
+export function rootArch(): DebianArch {
+  return process.env.FRAMELINE_PI_ROOT_ARCH === 'amd64' || !arm64Emulation() ? 'amd64' : 'arm64';
+}
+
+/**
+ * Called by scripts/test.mjs before the test files run: a cold debootstrap
+ * (many minutes under emulation) would not fit a test's time limit.
+ */
+export function prepareRoot(): void {
+  const arch = rootArch();
+  const { dir, coldSeconds } = cachedRoot(arch);
+  console.error(coldSeconds ? `   made ${dir} in ${coldSeconds} s (once; later runs and clones reuse it)` : `   cached: ${dir}`);
+}
+
 function cacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'frameline');
 }
