@@ -146,7 +146,10 @@ export function debianRoot(arch: DebianArch): DebianRoot {
           const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
           resolve({ code, stdout, stderr });
         });
-        child.stdin?.end(options.input ?? '');
+        // a child that exits before reading its stdin closes the pipe: not an error here
+        child.stdin?.on('error', () => {});
+        if (options.input) child.stdin?.end(options.input);
+        else child.stdin?.end();
       });
     },
   };
