@@ -4,7 +4,7 @@
 // architecture), the machine's own amd64 otherwise. Each test gets a
 // throwaway overlay on top of the cached root, so the cache stays pristine.
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -84,18 +84,18 @@ export function cachedRoot(arch: DebianArch): { dir: string; coldSeconds: number
   mkdirSync(cacheDir(), { recursive: true });
   // made beside the cache and renamed into place, so an interrupted run leaves no half root
   const partial = `${dir}.partial-${process.pid}`;
-  rmSync(partial, { recursive: true, force: true });
+  removeUnmounted(partial);
   const started = Date.now();
   const r = spawnSync('debootstrap', [`--arch=${arch}`, '--variant=minbase', '--include=nodejs,systemd', SUITE, partial, MIRROR], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) {
-    rmSync(partial, { recursive: true, force: true });
+    removeUnmounted(partial);
     throw new Error(`debootstrap ${arch} ${SUITE} failed (exit ${r.status}):\n${(r.stdout + r.stderr).slice(-3000)}`);
   }
   finishRoot(partial);
   try {
     renameSync(partial, dir);
   } catch {
-    rmSync(partial, { recursive: true, force: true }); // another run finished first
+    removeUnmounted(partial); // another run finished first
   }
   return { dir, coldSeconds: Math.round((Date.now() - started) / 1000) };
 }
@@ -108,17 +108,39 @@ export function finishRoot(dir: string): void {
   writeFileSync(join(dir, '.complete'), `${new Date().toISOString()}\n`);
 }
 
+/** Overlays left mounted by a test process that was killed before its after() hook ran. */
+function removeStaleRoots(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = /^fl-pi-root-\w+-(\d+)-/.exec(name)?.[1];
+    if (!pid || existsSync(`/proc/${pid}`)) continue;
+    const merged = join(tmpdir(), name, 'merged');
+    for (const m of ['dev', 'proc', '']) spawnSync('umount', ['-l', join(merged, m)], { stdio: 'ignore' });
+    removeUnmounted(join(tmpdir(), name));
+  }
+}
+
+/** rm -rf, but never through a mount point (a bind-mounted /dev above all). */
+function removeUnmounted(base: string): void {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '');
+  if (mounts.some((m) => m === base || m.startsWith(`${base}/`))) {
+    console.error(`left ${base} in place: something is still mounted below it`);
+    return;
+  }
+  rmSync(base, { recursive: true, force: true });
+}
+
 /** A fresh chroot over the cached root: overlayfs with /proc and /dev mounted; destroy() removes it. */
 export function debianRoot(arch: DebianArch): DebianRoot {
   const { dir: lower, coldSeconds } = cachedRoot(arch);
-  const base = mkdtempSync(join(tmpdir(), `fl-pi-root-${arch}-`));
+  removeStaleRoots();
+  const base = mkdtempSync(join(tmpdir(), `fl-pi-root-${arch}-${process.pid}-`));
   const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => join(base, d)) as [string, string, string];
   for (const d of [upper, work, merged]) mkdirSync(d);
   const mounted: string[] = [];
   const destroy = () => {
     for (const m of mounted.reverse()) spawnSync('umount', ['-l', m]);
     mounted.length = 0;
-    rmSync(base, { recursive: true, force: true });
+    removeUnmounted(base);
   };
   try {
     sh('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
