@@ -73,6 +73,8 @@ ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', openssl: '
 ensureDebianPackages({ chromium: 'chromium' });
 // The broker's deploy tests: the security group as nftables rules, shellcheck, IMDS/SSM over curl.
 ensureDebianPackages({ nft: 'nftables', shellcheck: 'shellcheck', curl: 'curl', 'systemd-analyze': 'systemd' });
+// deploy/pi tests: a Debian root (arm64 under emulation), shellcheck, cloud-init's schema
+ensureDebianPackages({ debootstrap: 'debootstrap', 'qemu-aarch64-static': 'qemu-user-static', shellcheck: 'shellcheck', 'cloud-init': 'cloud-init' });
 ensureNodeModules();
 build();
 
@@ -82,6 +84,11 @@ const files = ['shared/dist/test', 'agent/dist/test', 'cloud/dist/test', 'tools/
   .filter((f) => filter.length === 0 || filter.some((pattern) => f.includes(pattern)))
   .filter(hasSource)
   .sort();
+
+if (files.some((f) => f.includes('pi-install'))) {
+  step('preparing the Debian root for the Pi install tests (debootstrap once, cached in ~/.cache/frameline)');
+  (await import('../test/dist/deploy/pi-root.js')).prepareRoot();
+}
 
 const BROKER_ENV = await brokerEnv();
 const startedBroker = !kafkaRunning(BROKER_ENV);
