@@ -2,7 +2,8 @@
 // RSS alone: reads the bench's JPEG files, optionally runs them through the
 // agent's pipeline (motion gate, resize), submits every frame to the real
 // delivery stage as fast as it takes them, and waits until all are acked.
-// Prints one JSON line: { sendSeconds, acked, passed, dropped }.
+// Prints one JSON line: { sendSeconds, sendStart, sendEnd (epoch ms), cpuSeconds
+// (utime + stime of the send phase), acked, passed, dropped }.
 //   node bench/frameline-send.mjs '<json: { mode, listener, camera, files, props, pipeline? }>'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,10 +29,15 @@ const delivery = createDelivery({
   spool: args.mode === 'reliable' ? { dir: spoolDir, fsync: 'interval' } : undefined,
   // The whole burst fits: this measures the send path, not the queue's drop policy.
   queue: { maxFrames: frames.length, maxBytes: 1 << 30 },
+  maxBatchBytes: args.maxBatchBytes,
 }, { logger });
 
 await delivery.start();
 while (delivery.status().broker !== 'connected') await new Promise((r) => setTimeout(r, 20));
+// CPU of the send phase alone (not node's start and module loading): utime + stime from /proc, in clock ticks of 1/100 s.
+const cpuTicks = () => readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ').slice(11, 13).reduce((s, x) => s + Number(x), 0);
+const cpu0 = cpuTicks();
+const sendStart = Date.now();
 const started = performance.now();
 let seq = 0;
 let passed = frames.length;
@@ -51,8 +57,10 @@ if (args.pipeline) {
 }
 while (delivery.status().acked < passed) await new Promise((r) => setTimeout(r, 5));
 const sendSeconds = (performance.now() - started) / 1000;
+const sendEnd = Date.now();
+const cpuSeconds = (cpuTicks() - cpu0) / 100;
 const status = delivery.status();
 await delivery.stop();
 rmSync(spoolDir, { recursive: true, force: true });
-console.log(JSON.stringify({ sendSeconds, acked: status.acked, passed, dropped: status.dropped }));
+console.log(JSON.stringify({ sendSeconds, sendStart, sendEnd, cpuSeconds, acked: status.acked, passed, dropped: status.dropped }));
 process.exit(0);

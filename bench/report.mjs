@@ -32,9 +32,9 @@ export function producerMarkdown(p) {
     '| listener | cameras | mode | frameline frames/s | MiB/s | kcat frames/s | **ratio vs kcat** | per-round ratios | frameline CPU-s/1000 frames | kcat CPU-s/1000 | frameline peak RSS MiB | kcat peak RSS MiB |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of p.ratios) {
-    md.push(`| ${listenerName[r.listener]} | ${r.cameras} | ${r.mode} | ${f(r.framelineFps)} | ${f(r.framelineMiBs, 1)} | ${f(r.kcatFps)} | **${f(r.ratioVsKcat, 2)}** | ${r.ratiosByRound.map((x) => f(x, 2)).join(', ')} | ${f(r.framelineCpuPer1000, 2)} | ${f(r.kcatCpuPer1000, 2)} | ${f(r.framelineRssMiB)} | ${f(r.kcatRssMiB)} |`);
+    md.push(`| ${listenerName[r.listener]} | ${r.cameras} | ${r.mode}${r.variant ? `, ${r.variant}` : ''} | ${f(r.framelineFps)} | ${f(r.framelineMiBs, 1)} | ${f(r.kcatFps)} | **${f(r.ratioVsKcat, 2)}** | ${r.ratiosByRound.map((x) => f(x, 2)).join(', ')} | ${f(r.framelineCpuPer1000, 2)} | ${f(r.kcatCpuPer1000, 2)} | ${f(r.framelineRssMiB)} | ${f(r.kcatRssMiB)} |`);
   }
-  const kcatRel = (listener) => p.ratios.find((r) => r.listener === listener && r.cameras === 1 && r.mode === 'reliable');
+  const kcatRel = (listener) => p.ratios.find((r) => r.listener === listener && r.cameras === 1 && r.mode === 'reliable' && !r.variant);
   md.push('', '### Other producers, reliable (acks=all), 1 camera; baseline: kcat reliable 1 camera on the same listener (median of this run)', '',
     '| producer | listener | frames/s | ratio vs kcat | CPU-s/1000 frames | peak RSS MiB |', '|---|---|---|---|---|---|');
   for (const r of p.rows.filter((x) => x.kind === 'ProducerPerformance' || x.kind === 'kafka-python' || x.kind === 'error')) {
@@ -43,7 +43,7 @@ export function producerMarkdown(p) {
     md.push(`| ${label} | ${r.listener} | ${f(r.framesPerSec)} | ${f(r.framesPerSec / kcatRel(r.listener)?.kcatFps, 2)} | ${f(r.cpuSecPer1000, 2)} | ${f(r.peakRssMiB)} |`);
   }
   const tls = (mode) => {
-    const e = p.ratios.find((r) => r.listener === 'external' && r.cameras === 1 && r.mode === mode);
+    const e = p.ratios.find((r) => r.listener === 'external' && r.cameras === 1 && r.mode === mode && !r.variant);
     const i = p.ratios.find((r) => r.listener === 'internal' && r.cameras === 1 && r.mode === mode);
     return e && i ? `${mode}: frameline ${f(e.framelineFps / i.framelineFps, 2)}× its plaintext rate, ${f(e.framelineCpuPer1000 / i.framelineCpuPer1000, 2)}× its plaintext CPU; kcat ${f(e.kcatFps / i.kcatFps, 2)}× and ${f(e.kcatCpuPer1000 / i.kcatCpuPer1000, 2)}×` : '';
   };
@@ -56,7 +56,7 @@ export function producerMarkdown(p) {
 }
 
 function cpuMarkdown(p) {
-  const kc = p.ratios.find((r) => r.listener === 'external' && r.cameras === 1 && r.mode === 'reliable');
+  const kc = p.ratios.find((r) => r.listener === 'external' && r.cameras === 1 && r.mode === 'reliable' && !r.variant);
   const rows = [['passthrough', kc?.framelineCpuPer1000, kc?.framelineRssMiB],
     ...['motion', 'resize'].map((name) => { const r = p.rows.find((x) => x.kind === 'frameline' && x.pipeline === name); return [name, r?.cpuSecPer1000, r?.peakRssMiB]; })];
   const factor = p.pi4Factor;
