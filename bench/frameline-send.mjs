@@ -5,7 +5,8 @@
 // Prints one JSON line: { sendSeconds, sendStart, sendEnd (epoch ms), cpuSeconds
 // (utime + stime of the send phase), acked, passed, dropped }.
 //   node bench/frameline-send.mjs '<json: { mode, listener, camera, files, props, pipeline? }>'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Secret, createLogger } from '@frameline/shared';
@@ -36,6 +37,15 @@ await delivery.start();
 while (delivery.status().broker !== 'connected') await new Promise((r) => setTimeout(r, 20));
 // CPU of the send phase alone (not node's start and module loading): utime + stime from /proc, in clock ticks of 1/100 s.
 const cpuTicks = () => readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ').slice(11, 13).reduce((s, x) => s + Number(x), 0);
+// With args.cpuProfile: a V8 CPU profile of the send phase alone, written there.
+const session = args.cpuProfile ? new Session() : undefined;
+const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+if (session) {
+  session.connect();
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+}
 const cpu0 = cpuTicks();
 const sendStart = Date.now();
 const started = performance.now();
@@ -59,6 +69,7 @@ while (delivery.status().acked < passed) await new Promise((r) => setTimeout(r, 
 const sendSeconds = (performance.now() - started) / 1000;
 const sendEnd = Date.now();
 const cpuSeconds = (cpuTicks() - cpu0) / 100;
+if (session) writeFileSync(args.cpuProfile, JSON.stringify((await post('Profiler.stop')).profile));
 const status = delivery.status();
 await delivery.stop();
 rmSync(spoolDir, { recursive: true, force: true });

@@ -59,9 +59,9 @@ async function runProducer(ctx, kind, { listener, cameras, mode, pipeline, maxBa
   const started = performance.now();
   const procs = cameraIds(cameras).map((camera) => {
     if (kind === 'frameline') {
-      const arg = JSON.stringify({ mode, listener, camera, files, props, topics, pipeline, maxBatchBytes });
-      const node = ctx.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProf}`] : [];
-      return measured(ctx, process.execPath, [...node, join(root, 'bench/frameline-send.mjs'), arg]);
+      const cpuProfile = ctx.cpuProf ? join(ctx.cpuProf, `${camera}.cpuprofile`) : undefined;
+      const arg = JSON.stringify({ mode, listener, camera, files, props, topics, pipeline, maxBatchBytes, cpuProfile });
+      return measured(ctx, process.execPath, [join(root, 'bench/frameline-send.mjs'), arg]);
     }
     if (kind === 'kcat') {
       const headers = ['content-type=image/jpeg', 'fl-schema=1', `fl-camera=${camera}`, 'fl-run=bench', 'fl-seq=0', `fl-captured-at=${Date.now()}`, 'fl-width=1280', 'fl-height=720'];
@@ -113,8 +113,8 @@ async function producerPerformance(ctx, listener, count) {
   ].join('\n'), { mode: 0o600 });
   const m = await measured(ctx, 'java', ['-Xmx512m', '-cp', join(root, '.cache/kafka-dist/3.9.2/libs/*'), 'org.apache.kafka.tools.ProducerPerformance', '--topic', topics.frames,
     '--num-records', String(count), '--record-size', String(ctx.avgBytes), '--throughput', '-1', '--producer.config', conf]);
-  // "N records sent, X records/sec (Y MB/sec), ...": the tool's own timing, excluding JVM start.
-  const rate = Number(/\d+ records sent, ([\d.]+) records\/sec/.exec(m.stdout)[1]);
+  // The last "N records sent, X records/sec (Y MB/sec), ..." line is the whole run's (earlier ones are 5-s windows): its own timing, no JVM start.
+  const rate = Number([...m.stdout.matchAll(/\d+ records sent, ([\d.]+) records\/sec/g)].at(-1)[1]);
   return { kind: 'ProducerPerformance', listener, cameras: 1, mode: 'reliable', pipeline: 'passthrough', frames: count, wall: m.wall, framesPerSec: rate,
     mibPerSec: (rate * ctx.avgBytes) / 2 ** 20, cpuSecPer1000: (m.cpu / count) * 1000, peakRssMiB: m.maxrssKiB / 1024, seconds: count / rate };
 }
@@ -195,7 +195,7 @@ export async function benchProducer({ root, props, topics, quick, python }) {
       rows.push({ round: 0, kind: 'error', pipeline: name, error: String(err.message).slice(0, 500) });
     }
   }
-  // Where frameline's time goes: one profiled reliable run over TLS.
+  // Where frameline's time goes: one reliable run over TLS, its send phase profiled (inspector, 200 µs sampling).
   ctx.cpuProf = mkdtempSync(join(tmpdir(), 'fl-bench-prof-'));
   await runProducer(ctx, 'frameline', { listener: 'external', cameras: 1, mode: 'reliable' });
   const profile = summariseProfiles(ctx.cpuProf);

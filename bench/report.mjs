@@ -49,7 +49,7 @@ export function producerMarkdown(p) {
   };
   md.push('', `**What TLS costs** (EXTERNAL ÷ INTERNAL, 1 camera): ${tls('live')}; ${tls('reliable')}.`, '');
   md.push(...cpuMarkdown(p), '');
-  md.push('### Where frameline\'s time goes: `node --cpu-prof`, one reliable 1-camera run over TLS, top self-time frames', '', '| % of samples | frame |', '|---|---|');
+  md.push('### Where frameline\'s time goes: V8 CPU profile of the send phase (first submit to last ack) of one reliable 1-camera run over TLS, top self-time frames', '', '| % of samples | frame |', '|---|---|');
   for (const x of p.profile) md.push(`| ${f(x.pct, 1)} | \`${x.frame}\` |`);
   md.push('');
   return md;
