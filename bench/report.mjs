@@ -28,7 +28,7 @@ export function sysbenchEventsPerCpuSecond(root) {
 
 export function producerMarkdown(p) {
   const md = [`## Agent publish throughput: ${p.perCamera} real 1280x720 JPEG frames per camera (avg ${Math.round(p.avgFrameBytes / 1024)} KiB), burst, median of ${p.rounds} interleaved rounds`, '',
-    'Baseline of every row: `kcat -P` (librdkafka) sending the same files with the same headers and the same acks (live: acks=1; reliable: acks=all + idempotence), run right before or after it in the same round. Ratio = median over rounds of (frameline frames/s ÷ kcat frames/s in that round). Each producer is its own process per camera; wall time includes process start and connect for both.', '',
+    'Baseline of every row: `kcat -P` (librdkafka) sending the same files with the same headers and the same acks (live: acks=1; reliable: acks=all + idempotence), run right before or after it in the same round. Ratio = median over rounds of (frameline frames/s ÷ kcat frames/s in that round). Each producer is its own process per camera. frameline: its send phase, first submit to last ack (CPU from /proc/self/stat over the same phase); kcat: process wall time and CPU minus those of a one-frame kcat run of the same config and round (start, TLS and SCRAM handshake).', '',
     '| listener | cameras | mode | frameline frames/s | MiB/s | kcat frames/s | **ratio vs kcat** | per-round ratios | frameline CPU-s/1000 frames | kcat CPU-s/1000 | frameline peak RSS MiB | kcat peak RSS MiB |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of p.ratios) {
@@ -39,7 +39,7 @@ export function producerMarkdown(p) {
     '| producer | listener | frames/s | ratio vs kcat | CPU-s/1000 frames | peak RSS MiB |', '|---|---|---|---|---|---|');
   for (const r of p.rows.filter((x) => x.kind === 'ProducerPerformance' || x.kind === 'kafka-python' || x.kind === 'error')) {
     if (r.kind === 'error') { md.push(`| failed: ${r.error.replace(/\|/g, '/').split('\n')[0]} | ${r.listener ?? ''} | | | | |`); continue; }
-    const label = r.kind === 'kafka-python' ? 'kafka-python 2.3.3, one send() per frame, linger 0 (the second seed\'s producer, acks=all)' : `Kafka ProducerPerformance 3.9.2, ${p.avgFrameBytes}-byte records (its own timing, no JVM start)`;
+    const label = r.kind === 'kafka-python' ? 'kafka-python 2.3.3, one send() per frame, linger 0 (the second seed\'s producer, acks=all)' : `Kafka ProducerPerformance 3.9.2, ${p.avgFrameBytes}-byte records (its own timing, no JVM start, but a cold JVM: with --quick's 120 records its first connect and JIT dominate)`;
     md.push(`| ${label} | ${r.listener} | ${f(r.framesPerSec)} | ${f(r.framesPerSec / kcatRel(r.listener)?.kcatFps, 2)} | ${f(r.cpuSecPer1000, 2)} | ${f(r.peakRssMiB)} |`);
   }
   const tls = (mode) => {
