@@ -44,7 +44,7 @@ async function extractFrames(root, count = 100) {
   }
 }
 
-function connection(props, user, listener, clientId) {
+export function connection(props, user, listener, clientId) {
   const passwordFile = props[`sasl.${user}.password.file`];
   return {
     brokers: [props[`bootstrap.${listener}`]], clientId, username: user,
@@ -135,7 +135,7 @@ function summarise(done, { startedAt, endedAt, produced }) {
 
 // ------------------------------------------------------------------ frameline
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -144,11 +144,11 @@ function freePort() {
 }
 
 /** The last lines a child printed, for error messages. */
-function tail(lines, max = 40) {
+export function tail(lines, max = 40) {
   return { push: (l) => { lines.push(l); if (lines.length > max) lines.shift(); }, text: () => lines.join('\n') };
 }
 
-function stopChild(child, timeoutMs = 20_000) {
+export function stopChild(child, timeoutMs = 20_000) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -157,7 +157,7 @@ function stopChild(child, timeoutMs = 20_000) {
   });
 }
 
-async function waitFor(what, check, timeoutMs, child, output) {
+export async function waitFor(what, check, timeoutMs, child, output) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (child && child.exitCode !== null) throw new Error(`${what}: the process exited with ${child.exitCode}:\n${output.text()}`);

@@ -1,13 +1,24 @@
-// `npm run bench`: builds, brings up the local broker, runs each benchmark
-// with its baselines in the same invocation, prints ratios, and writes
-// bench/results/latest.json and latest.md.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// `npm run bench [-- --quick]`: builds, brings up the local bench broker, runs
+// each benchmark with its baselines in the same invocation, and writes
+// bench/results/latest.json, latest.md and the lag plot (the committed copy of
+// the last run). Every figure is a ratio against a baseline from this run.
+//   --quick            fewer rounds/cameras/frames, 2-minute lag run (< 10 min)
+//   --only=a,b         producer, lag, inference (default: producer,lag; inference with --inference)
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, build, ensureDebianPackages, ensureNodeModules, kafka, kafkaRunning, step } from '../scripts/lib.mjs';
+import { ensurePyVenv } from './pyvenv.mjs';
+import { lagMarkdown, producerMarkdown, PI4_SYSBENCH_EVENTS_PER_SEC, sysbenchEventsPerCpuSecond } from './report.mjs';
 
-ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', kcat: 'kcat', ffmpeg: 'ffmpeg' });
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const only = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? `producer,lag${argv.includes('--inference') ? ',inference' : ''}`).split(',');
+
+ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', kcat: 'kcat', ffmpeg: 'ffmpeg', sysbench: 'sysbench' });
 ensureNodeModules();
 build();
+const python = await ensurePyVenv(ROOT);
 const env = { FRAMELINE_KAFKA_DIR: join(ROOT, '.cache/kafka-bench'), KAFKA_INTERNAL_PORT: '39092', KAFKA_EXTERNAL_PORT: '39093', KAFKA_CONTROLLER_PORT: '39094', KAFKA_HEAP: '1g' };
 const started = !kafkaRunning(env);
 kafka(['up'], env);
@@ -25,36 +36,52 @@ async function freshTopics(prefix) {
   return topics;
 }
 
-const results = { date: new Date().toISOString(), machine: `${(await import('node:os')).cpus().length} cores`, benches: {} };
-const md = ['# frameline benchmarks', '', `Run ${results.date} on ${results.machine}. Ratios are against the first row of each table, measured in the same run.`, ''];
+const cpu = readFileSync('/proc/cpuinfo', 'utf8');
+const git = (...a) => { try { return execFileSync('git', a, { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
+const results = {
+  date: new Date().toISOString(), quick,
+  machine: { cpu: /model name\s*:\s*(.*)/.exec(cpu)?.[1] ?? 'unknown', cores: (cpu.match(/^processor\s*:/gm) ?? []).length, loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') },
+  git: { commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain') !== '' },
+  benches: {},
+};
+const md = ['# frameline benchmarks', '',
+  `Run ${results.date}${quick ? ' (--quick)' : ''} at commit ${results.git.commit}${results.git.dirty ? ' (uncommitted changes)' : ''} on ${results.machine.cores} × ${results.machine.cpu}, load average ${results.machine.loadavg} (a shared machine: absolute figures are noise, ratios are measured against baselines interleaved in this same run).`, ''];
+const outDir = join(ROOT, 'bench/results');
+mkdirSync(outDir, { recursive: true });
 try {
-  step('producer throughput: frameline vs kcat vs ProducerPerformance');
-  const { benchProducer } = await import('./producer.mjs');
-  const p = await benchProducer({ root: ROOT, props, topics: await freshTopics('bench-producer'), count: Number(process.env.BENCH_FRAMES ?? 600) });
-  results.benches.producer = p;
-  md.push(`## Producer: ${p.count} real 1280x720 JPEG frames (avg ${Math.round(p.avgFrameBytes / 1024)} KiB), EXTERNAL listener, TLS + SCRAM, acks=all`, '',
-    '| producer | s | frames/s | MiB/s | ratio (frameline / this) |', '|---|---|---|---|---|');
-  const base = p.rows[0];
-  for (const r of p.rows) md.push(`| ${r.name} | ${r.seconds.toFixed(2)} | ${r.framesPerSec.toFixed(0)} | ${r.mbPerSec.toFixed(1)} | ${(base.framesPerSec / r.framesPerSec).toFixed(2)} |`);
-  md.push('');
-
-  if (process.env.BENCH_SKIP_INFERENCE !== '1') {
-    try {
-      const { benchInference } = await import('./inference.mjs');
-      step('inference: frameline cloud vs a Python pipeline like the second seed');
-      const inf = await benchInference({ root: ROOT, props, topics: await freshTopics('bench-inference') });
-      results.benches.inference = inf;
-      md.push(...inf.markdown, '');
-    } catch (err) {
-      if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    }
+  if (only.includes('producer')) {
+    step('producer throughput and cost: frameline vs kcat (interleaved), ProducerPerformance, kafka-python');
+    const { benchProducer } = await import('./producer.mjs');
+    const p = await benchProducer({ root: ROOT, props, topics: await freshTopics('bench-producer'), quick, python });
+    p.sysbenchHere = sysbenchEventsPerCpuSecond(ROOT);
+    p.pi4Factor = p.sysbenchHere ? p.sysbenchHere / PI4_SYSBENCH_EVENTS_PER_SEC : null;
+    results.benches.producer = p;
+    md.push(...producerMarkdown(results.benches.producer));
+  }
+  if (only.includes('lag')) {
+    step('lag over time: frameline vs the second seed design, slow model');
+    const { benchLag } = await import('./lag.mjs');
+    const lag = await benchLag({ root: ROOT, props, topics: await freshTopics('bench-lag'), seconds: Number(process.env.BENCH_LAG_SECONDS ?? (quick ? 120 : 300)), python });
+    results.benches.lag = lag;
+    writeFileSync(join(outDir, 'lag.json'), JSON.stringify(lag));
+    execFileSync(python, [join(ROOT, 'bench/python/plot_lag.py'), join(outDir, 'lag.json'), join(outDir, 'lag.png')], { stdio: 'inherit' });
+    md.push(...lagMarkdown(lag));
+  }
+  if (only.includes('inference')) {
+    step('inference: frameline cloud vs a Python pipeline like the second seed');
+    const { benchInference } = await import('./inference.mjs');
+    const inf = await benchInference({ root: ROOT, props, topics: await freshTopics('bench-inference') });
+    results.benches.inference = inf;
+    md.push(...inf.markdown, '');
   }
 } finally {
   if (started) kafka(['down'], env);
 }
 const text = md.join('\n');
 console.log(`\n${text}`);
-mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-writeFileSync(join(ROOT, 'bench/results/latest.json'), JSON.stringify(results, null, 2));
-writeFileSync(join(ROOT, 'bench/results/latest.md'), text + '\n');
+writeFileSync(join(outDir, 'latest.json'), JSON.stringify(results, null, 2));
+writeFileSync(join(outDir, 'latest.md'), text + '\n');
+// The full run's copy survives later --quick runs.
+if (!quick) for (const f of ['latest.json', 'latest.md']) copyFileSync(join(outDir, f), join(outDir, f.replace('latest', 'full')));
+if (existsSync(join(outDir, 'lag.png')) && !quick) copyFileSync(join(outDir, 'lag.png'), join(outDir, 'lag-full.png'));
 process.exit(0);

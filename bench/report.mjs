@@ -1,0 +1,78 @@
+// Markdown tables of bench/run.mjs's results. Every row names its baseline.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const f = (x, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
+const listenerName = { external: 'EXTERNAL (TLS + SCRAM)', internal: 'INTERNAL (SASL_PLAINTEXT + SCRAM)' };
+
+/** Pi 4 single-core sysbench 1.0.20 `cpu --threads=1` events/s, from https://leoncode.co.uk/articles/raspberry-pi-benchmarks (1477.83). */
+export const PI4_SYSBENCH_EVENTS_PER_SEC = 1477.83;
+
+/**
+ * Events per CPU-second of `sysbench cpu --threads=1` here, by CPU time (not
+ * wall time, which the shared machine's load would inflate); null without sysbench.
+ */
+export function sysbenchEventsPerCpuSecond(root) {
+  try {
+    const out = join(mkdtempSync(join(tmpdir(), 'fl-bench-sysbench-')), 'm.json');
+    const text = execFileSync('python3', [join(root, 'bench/python/measure.py'), out, 'sysbench', 'cpu', '--threads=1', '--time=5', 'run'], { encoding: 'utf8' });
+    const events = Number(/total number of events:\s+(\d+)/.exec(text)[1]);
+    const m = JSON.parse(readFileSync(out, 'utf8'));
+    return events / (m.utime + m.stime);
+  } catch {
+    return null;
+  }
+}
+
+export function producerMarkdown(p) {
+  const md = [`## Agent publish throughput: ${p.perCamera} real 1280x720 JPEG frames per camera (avg ${Math.round(p.avgFrameBytes / 1024)} KiB), burst, median of ${p.rounds} interleaved rounds`, '',
+    'Baseline of every row: `kcat -P` (librdkafka) sending the same files with the same headers and the same acks (live: acks=1; reliable: acks=all + idempotence), run right before or after it in the same round. Ratio = median over rounds of (frameline frames/s ÷ kcat frames/s in that round). Each producer is its own process per camera. frameline: its send phase, first submit to last ack (CPU from /proc/self/stat over the same phase); kcat: process wall time and CPU minus those of a one-frame kcat run of the same config and round (start, TLS and SCRAM handshake).', '',
+    '| listener | cameras | mode | frameline frames/s | MiB/s | kcat frames/s | **ratio vs kcat** | per-round ratios | frameline CPU-s/1000 frames | kcat CPU-s/1000 | frameline peak RSS MiB | kcat peak RSS MiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|'];
+  for (const r of p.ratios) {
+    md.push(`| ${listenerName[r.listener]} | ${r.cameras} | ${r.mode}${r.variant ? `, ${r.variant}` : ''} | ${f(r.framelineFps)} | ${f(r.framelineMiBs, 1)} | ${f(r.kcatFps)} | **${f(r.ratioVsKcat, 2)}** | ${r.ratiosByRound.map((x) => f(x, 2)).join(', ')} | ${f(r.framelineCpuPer1000, 2)} | ${f(r.kcatCpuPer1000, 2)} | ${f(r.framelineRssMiB)} | ${f(r.kcatRssMiB)} |`);
+  }
+  const kcatRel = (listener) => p.ratios.find((r) => r.listener === listener && r.cameras === 1 && r.mode === 'reliable' && !r.variant);
+  md.push('', '### Other producers, reliable (acks=all), 1 camera; baseline: kcat reliable 1 camera on the same listener (median of this run)', '',
+    '| producer | listener | frames/s | ratio vs kcat | CPU-s/1000 frames | peak RSS MiB |', '|---|---|---|---|---|---|');
+  for (const r of p.rows.filter((x) => x.kind === 'ProducerPerformance' || x.kind === 'kafka-python' || x.kind === 'error')) {
+    if (r.kind === 'error') { md.push(`| failed: ${r.error.replace(/\|/g, '/').split('\n')[0]} | ${r.listener ?? ''} | | | | |`); continue; }
+    const label = r.kind === 'kafka-python' ? 'kafka-python 2.3.3, one send() per frame, linger 0 (the second seed\'s producer, acks=all)' : `Kafka ProducerPerformance 3.9.2, ${p.avgFrameBytes}-byte records (its own timing, no JVM start, but a cold JVM: with --quick's 120 records its first connect and JIT dominate)`;
+    md.push(`| ${label} | ${r.listener} | ${f(r.framesPerSec)} | ${f(r.framesPerSec / kcatRel(r.listener)?.kcatFps, 2)} | ${f(r.cpuSecPer1000, 2)} | ${f(r.peakRssMiB)} |`);
+  }
+  const tls = (mode) => {
+    const e = p.ratios.find((r) => r.listener === 'external' && r.cameras === 1 && r.mode === mode && !r.variant);
+    const i = p.ratios.find((r) => r.listener === 'internal' && r.cameras === 1 && r.mode === mode);
+    return e && i ? `${mode}: frameline ${f(e.framelineFps / i.framelineFps, 2)}× its plaintext rate, ${f(e.framelineCpuPer1000 / i.framelineCpuPer1000, 2)}× its plaintext CPU; kcat ${f(e.kcatFps / i.kcatFps, 2)}× and ${f(e.kcatCpuPer1000 / i.kcatCpuPer1000, 2)}×` : '';
+  };
+  md.push('', `**What TLS costs** (EXTERNAL ÷ INTERNAL, 1 camera): ${tls('live')}; ${tls('reliable')}.`, '');
+  md.push(...cpuMarkdown(p), '');
+  md.push('### Where frameline\'s time goes: V8 CPU profile of the send phase (first submit to last ack) of one reliable 1-camera run over TLS, top self-time frames', '', '| % of samples | frame |', '|---|---|');
+  for (const x of p.profile) md.push(`| ${f(x.pct, 1)} | \`${x.frame}\` |`);
+  md.push('');
+  return md;
+}
+
+function cpuMarkdown(p) {
+  const kc = p.ratios.find((r) => r.listener === 'external' && r.cameras === 1 && r.mode === 'reliable' && !r.variant);
+  const rows = [['passthrough', kc?.framelineCpuPer1000, kc?.framelineRssMiB],
+    ...['motion', 'resize'].map((name) => { const r = p.rows.find((x) => x.kind === 'frameline' && x.pipeline === name); return [name, r?.cpuSecPer1000, r?.peakRssMiB]; })];
+  const factor = p.pi4Factor;
+  const md = ['### Agent CPU and memory per frame (EXTERNAL, reliable, 1 camera); baseline: kcat passthrough of the same files in the same run', '',
+    `CPU-seconds per 1000 frames = (utime + stime) of the producer process ÷ frames × 1000; peak RSS = its VmHWM. Pi 4 share for 3 cameras × 15 fps = 45 frames/s × CPU-s per frame × F, with F = ${factor ? f(factor, 1) : 'n/a'} Pi 4 core-seconds per core-second here: \`sysbench cpu --threads=1\` gives ${p.sysbenchHere ? f(p.sysbenchHere) : 'n/a'} events per CPU-second here (measured in this run) against ${PI4_SYSBENCH_EVENTS_PER_SEC} events/s on a Pi 4 (sysbench 1.0.20, https://leoncode.co.uk/articles/raspberry-pi-benchmarks). A prime-number loop flatters the A72 next to JPEG and TLS work; the Pi 4's BCM2711 also lacks the ARMv8 crypto extensions (https://github.com/ThomasKaiser/sbc-bench/blob/master/results/ARMv8-Crypto-Extensions.md), so TLS costs more there than the factor says.`, '',
+    '| agent stage | CPU-s/1000 frames | ratio vs kcat passthrough | peak RSS MiB | Pi 4 core share at 3 × 15 fps |', '|---|---|---|---|---|'];
+  for (const [name, cpu, rss] of rows) md.push(`| frameline ${name} | ${f(cpu, 2)} | ${f(cpu / kc?.kcatCpuPer1000, 2)} | ${f(rss)} | ${factor && cpu ? `${f(45 * (cpu / 1000) * factor * 100)} %` : 'n/a'} |`);
+  md.push(`| kcat passthrough (baseline) | ${f(kc?.kcatCpuPer1000, 2)} | 1.00 | ${f(kc?.kcatRssMiB)} | ${factor && kc ? `${f(45 * (kc.kcatCpuPer1000 / 1000) * factor * 100)} %` : 'n/a'} |`);
+  return md;
+}
+
+export function lagMarkdown(lag) {
+  const md = [`## Lag over time: ${lag.cameras} cameras × ${lag.fps} fps, model ${lag.msPerFrame} ms/frame (decode + CPU burn), ${lag.seconds} s, both designs on the same stream at once`, '',
+    'Baseline: the second seed\'s design (bench/python/seed_queue.py: every frame queued and inferred in order, same per-frame work). Age = inference time − capture time, median per second; slope by least squares.', '',
+    '| design | inferred frames/s | slope (s of age per s) | age at the end | max age |', '|---|---|---|---|---|'];
+  for (const [name, s] of Object.entries(lag.series)) md.push(`| ${name} | ${f(s.inferredPerSec, 1)} | ${f(s.slope, 3)} | ${f(s.lastAgeMs / 1000, 1)} s | ${f(s.maxAgeMs / 1000, 1)} s |`);
+  md.push('', `Producer ticks that fell behind schedule: ${lag.ticksLate} of ${lag.seconds * lag.fps}.`, '', '![lag over time](lag.png)', '');
+  return md;
+}
