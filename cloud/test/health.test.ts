@@ -62,4 +62,7 @@ test('a wedged model turns /healthz to 503 with the reason, and /metrics shows l
   assert.match(metrics, new RegExp(`frameline_consumer_lag_records\\{topic="${topics.frames.replace(/\./g, '\\.')}",partition="0"\\} 3`));
   assert.match(metrics, /# TYPE frameline_inference_seconds histogram/);
   assert.match(metrics, /# TYPE frameline_frames_dlq_total counter/);
+  // Default process metrics under their standard names, frameline's own under frameline_.
+  assert.match(metrics, /^process_resident_memory_bytes \d+/m);
+  assert.match(metrics, /^nodejs_eventloop_lag_seconds \S+/m);
 });

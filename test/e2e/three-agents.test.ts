@@ -81,6 +81,10 @@ test('three agents replaying a real video deliver every frame, per camera in ord
   assert.match(metrics, /frameline_agent_broker_connected\{camera="CAMERA-1"\} 1/);
   assert.match(metrics, /frameline_agent_send_latency_seconds_count\{[^}]*path="direct"[^}]*\} [1-9]/);
   assert.match(metrics, /frameline_agent_spool_bytes\{camera="CAMERA-1"\} \d+/);
+  // Default process metrics keep their standard names (one prefix, not frameline_agent_process_process_…).
+  assert.match(metrics, /^process_resident_memory_bytes\{camera="CAMERA-1"\} \d+/m);
+  assert.match(metrics, /^nodejs_heap_size_used_bytes\{camera="CAMERA-1"\} \d+/m);
+  assert.doesNotMatch(metrics, /frameline_agent_process_/);
 
   const expected = runs.reduce((n, r) => n + r.sent, 0);
   const records = await broker.readRecords(topics.frames, { count: expected, timeoutMs: 60_000 });

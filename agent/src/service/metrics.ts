@@ -44,7 +44,8 @@ function gauge(registry: client.Registry, name: string, help: string, read: () =
 export function createAgentMetrics(camera: string, sources: StatsSources): AgentMetrics {
   const registry = new client.Registry();
   registry.setDefaultLabels({ camera });
-  client.collectDefaultMetrics({ register: registry, prefix: 'frameline_agent_process_' });
+  // Prometheus's standard process_* and nodejs_* names, so the usual Node.js dashboards work unchanged.
+  client.collectDefaultMetrics({ register: registry });
   const p = 'frameline_agent_';
   mirroredCounter(registry, `${p}frames_captured_total`, 'Frames from the camera.', [], () => ({ '': sources.pipeline().captured }));
   mirroredCounter(registry, `${p}frames_passed_total`, 'Frames that left the pipeline for delivery.', [], () => ({ '': sources.pipeline().passed }));

@@ -27,6 +27,8 @@ export interface Metrics {
 
 export function createMetrics(registry: client.Registry): Metrics {
   let gauges: Gauges | undefined;
+  // Prometheus's standard process_* and nodejs_* names, so the usual Node.js dashboards work unchanged.
+  client.collectDefaultMetrics({ register: registry });
   const m = {
     registry,
     consumed: new client.Counter({ name: 'frameline_frames_consumed_total', help: 'Records consumed', labelNames: ['source'] as const, registers: [registry] }),
