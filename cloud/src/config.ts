@@ -3,6 +3,7 @@
 // Every key has an env var FRAMELINE_CLOUD_<PATH>; secrets come from files.
 import convict from 'convict';
 import { ConfigError, TOPICS, loadConfig, type LoadOptions, type Secret, type SecurityProtocol, type CameraFrom } from '@frameline/shared';
+import { analysisSchema, checkAnalysis, type AlertsConfig, type AnalysisConfig } from './analysis/schema.js';
 
 export type ModelKind = 'blazepose' | 'onnx-keypoints' | 'slow-test';
 
@@ -36,7 +37,7 @@ export interface CloudConfig {
     sessionTimeout: number;
     maxFetchBytes: number;
   };
-  topics: { frames: string; backfill: string; inferences: string; dlq: string };
+  topics: { frames: string; backfill: string; inferences: string; alerts: string; dlq: string };
   ingest: {
     cameraFrom: CameraFrom;
     cameraPrefix: string;
@@ -52,6 +53,8 @@ export interface CloudConfig {
   http: { listen: string };
   health: { stallAfter: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug' };
+  analysis: AnalysisConfig;
+  alerts: AlertsConfig;
 }
 
 const env = (path: string) => `FRAMELINE_CLOUD_${path.replace(/([a-z])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
@@ -83,6 +86,7 @@ export const cloudSchema = {
     frames: key('topics.frames', 'Live frames topic.', String, TOPICS.frames),
     backfill: key('topics.backfill', 'Frames spooled by agents during an outage (processed late, at low priority).', String, TOPICS.backfill),
     inferences: key('topics.inferences', 'Results topic (JSON, keyed by camera).', String, TOPICS.inferences),
+    alerts: key('topics.alerts', 'Alerts topic (JSON, keyed by camera; see cloud/src/publish/ALERTS.md).', String, TOPICS.alerts),
     dlq: key('topics.dlq', 'Dead-letter topic for records that are not valid frames.', String, TOPICS.dlq),
   },
   ingest: {
@@ -124,6 +128,7 @@ export const cloudSchema = {
   log: {
     level: key('log.level', 'error | warn | info | debug.', ['error', 'warn', 'info', 'debug'], 'info'),
   },
+  ...analysisSchema(key),
 };
 
 let listenRegistered = false;
@@ -153,5 +158,6 @@ function checkRanges(c: CloudConfig, source: string): void {
   if (c.ingest.backfillQueue < 1) issues.push({ key: 'ingest.backfillQueue', message: 'must be at least 1' });
   if (c.kafka.security !== 'plaintext' && !c.kafka.passwordFile) issues.push({ key: 'kafka.passwordFile', message: `security "${c.kafka.security}" needs a password file` });
   if (c.kafka.maxFetchBytes <= c.ingest.maxFrameBytes) issues.push({ key: 'kafka.maxFetchBytes', message: 'must be larger than ingest.maxFrameBytes' });
+  issues.push(...checkAnalysis(c.analysis, c.alerts));
   if (issues.length > 0) throw new ConfigError(source, issues);
 }

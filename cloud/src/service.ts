@@ -11,6 +11,7 @@ import { createIngest, type Ingest } from './ingest/consumer.js';
 import { createDeadLetter, type DeadLetter } from './ingest/dlq.js';
 import { createOffsetTracker } from './ingest/offsets.js';
 import { createWindows, type CameraWindow } from './ingest/window.js';
+import { createEventStage, type AlertListener, type EventStage } from './analysis/stage.js';
 import { createPublisher, type Publisher } from './publish/publisher.js';
 import { INFERENCE_SCHEMA, type InferenceRecord } from './publish/record.js';
 import { createWorkerPool } from './scheduler/pool.js';
@@ -23,6 +24,7 @@ import { createHttpServer, type HttpServer } from './web/server.js';
 export type { InferenceRecord } from './publish/record.js';
 export type { HttpServer, RouteHandler } from './web/server.js';
 export type { CameraWindow, WindowEntry } from './ingest/window.js';
+export type { AlertRecord } from './publish/alerts.js';
 
 /** What a result listener gets besides the record: the camera's ordered window (live frames only). */
 export interface ResultContext {
@@ -52,6 +54,8 @@ export interface CloudService {
   stop(): Promise<void>;
   /** In-process subscription to published results (for events, alerts, the dashboard); returns an unsubscribe function. */
   onResult(listener: ResultListener): () => void;
+  /** In-process subscription to alerts once video.alerts has them; returns an unsubscribe function. */
+  onAlert(listener: AlertListener): () => void;
   /** The HTTP server: add routes with http.route(method, path, handler). */
   http: HttpServer;
   registry: client.Registry;
@@ -99,6 +103,8 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
   let scheduler: Scheduler | undefined;
   let ingest: Ingest | undefined;
   let dlq: DeadLetter | undefined;
+  let events: EventStage | undefined;
+  const alertListeners = new Set<AlertListener>();
   let modelName = config.model.kind;
 
   function skip(job: Job, reason: SkipReason): void {
@@ -152,6 +158,8 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     records.sort((a, b) => batch.indexOf(a.d) - batch.indexOf(b.d));
     if (records.length === 0) return;
     try {
+      // tracks go into the records; alerts reach the broker before the results that raised them (see ALERTS.md)
+      await events?.handle(records.map((r) => ({ record: r.record, jpeg: r.d.job.frame.jpeg })));
       await publisher!.publish(records.map((r) => r.record));
     } catch (err) {
       // Stopping, or the results backlog is full: the offsets stay uncommitted,
@@ -222,6 +230,10 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
+    onAlert(listener) {
+      alertListeners.add(listener);
+      return () => void alertListeners.delete(listener);
+    },
     async start() {
       try {
         producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 });
@@ -232,6 +244,11 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       publisher = createPublisher(producer, config.topics.inferences, deps.logger);
       const info = await pool.start();
       modelName = info.name as typeof modelName;
+      if (config.analysis.enabled) {
+        events = await createEventStage(config, { kafka, producer, logger: deps.logger, registry });
+        events.onAlert((alert) => { for (const l of alertListeners) l(alert); });
+        await events.start();
+      }
       dlq = createDeadLetter(config.ingest.dlq ? producer : undefined, config.topics.dlq, deps.logger);
       scheduler = createScheduler({
         maxLagMs: config.scheduler.maxLagMs,
@@ -271,6 +288,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       await publisher?.close(DRAIN_MS);
       await ingest?.stop().catch((err: Error) => log.warn('consumer stop failed', { error: err }));
       await pool.close();
+      await events?.close();
       await producer?.disconnect().catch(() => {});
       await http.close();
       log.info('stopped');

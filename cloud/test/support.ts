@@ -21,7 +21,7 @@ export function testCloudConfig(broker: TestBroker, topics: TopicSet, over: Tree
       brokers: p['bootstrap.internal'], security: 'sasl_plaintext', username: p['sasl.cloud.username'],
       passwordFile: p['sasl.cloud.password.file'], groupId: `frameline-test-${randomUUID().slice(0, 8)}`, sessionTimeout: '6s',
     },
-    topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq },
+    topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, alerts: topics.alerts, dlq: topics.dlq },
     http: { listen: '127.0.0.1:0' },
     model: { kind: 'slow-test', slowTestMs: 5 },
     scheduler: { workers: 1, maxLagMs: '5s' },
