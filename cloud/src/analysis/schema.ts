@@ -42,7 +42,7 @@ export function analysisSchema(key: Key) {
       replay: key('analysis.replay', 'Results read back from topics.inferences at start to rebuild tracks and open events (0: none).', 'duration', 30_000),
       tracker: {
         maxMissed: key('analysis.tracker.maxMissed', 'A track not seen for this long ends.', 'duration', 2000),
-        minSimilarity: key('analysis.tracker.minSimilarity', 'Least mean of box IoU and keypoint similarity (OKS) that continues a track, 0..1.', Number, 0.2),
+        minSimilarity: key('analysis.tracker.minSimilarity', 'Least similarity (box IoU, keypoint OKS, centre distance; see tracker.ts) that continues a track, 0..1.', Number, 0.2),
       },
       hysteresis: {
         open: key('analysis.hysteresis.open', 'Detection score that opens an event (one alert), 0..1.', Number, 0.5),
