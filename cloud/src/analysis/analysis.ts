@@ -40,7 +40,8 @@ export interface Analysis {
   /**
    * Tracks the record's persons (sets `persons[i].track`) and returns the
    * events that open with it. Records of a camera must come in seq order;
-   * an older or repeated seq of the current run is left untracked (returns []).
+   * a repeated seq (inferred again after a restart) gets the track ids it got
+   * the first time, an older one none; neither changes any state.
    */
   process(record: InferenceRecord): Promise<RaisedEvent[]>;
   close(): Promise<void>;
@@ -52,7 +53,11 @@ interface CameraState {
   lastAt: number;
   tracker: Tracker;
   debouncer: Debouncer;
+  /** Track ids of the latest frames by seq, for frames inferred twice (bounded by RECENT_FRAMES). */
+  recent: Map<number, string[]>;
 }
+
+const RECENT_FRAMES = 256;
 
 export async function createAnalysis(o: AnalysisOptions): Promise<Analysis> {
   const detectors: Detector[] = [];
@@ -65,9 +70,13 @@ export async function createAnalysis(o: AnalysisOptions): Promise<Analysis> {
   function state(record: InferenceRecord): CameraState | undefined {
     for (const [camera, s] of cameras) if (record.capturedAt - s.lastAt > o.idleCameraMs) cameras.delete(camera);
     let s = cameras.get(record.camera);
-    if (s && s.run === record.run && record.seq <= s.lastSeq) return undefined;
+    if (s && s.run === record.run && record.seq <= s.lastSeq) {
+      const ids = s.recent.get(record.seq);
+      if (ids?.length === record.persons.length) record.persons.forEach((p, i) => (p.track = ids[i]));
+      return undefined;
+    }
     if (!s || s.run !== record.run) {
-      s = { run: record.run, lastSeq: -1, lastAt: record.capturedAt, tracker: createTracker(o.tracker), debouncer: createDebouncer(o.hysteresis) };
+      s = { run: record.run, lastSeq: -1, lastAt: record.capturedAt, tracker: createTracker(o.tracker), debouncer: createDebouncer(o.hysteresis), recent: new Map() };
       cameras.set(record.camera, s);
     }
     return s;
@@ -82,6 +91,8 @@ export async function createAnalysis(o: AnalysisOptions): Promise<Analysis> {
       s.lastAt = record.capturedAt;
       const ids = s.tracker.update(record);
       record.persons.forEach((p, i) => (p.track = ids[i]));
+      s.recent.set(record.seq, ids);
+      if (s.recent.size > RECENT_FRAMES) s.recent.delete(s.recent.keys().next().value!);
       const frame: FrameInfo = { camera: record.camera, run: record.run, seq: record.seq, capturedAt: record.capturedAt, width: record.frame.width, height: record.frame.height };
       const tracks = s.tracker.tracks();
       const detections = (await Promise.all(detectors.map((d) => d.update(tracks, frame)))).flat();
