@@ -1,12 +1,12 @@
 // Creates frameline's topics and ACLs on a running broker (idempotent).
-// CLI: node provision.mjs <client.properties> [partitions]
+// CLI: [ALERTS_RETENTION_DAYS=30] node provision.mjs <client.properties> [partitions]
 // Also imported by the tests, which provision their own uniquely named topic
 // sets with exactly the ACLs the runner grants.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
 
-const { Kafka, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs;
+const { Kafka, logLevel, ConfigResourceTypes, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs;
 
 export const DEFAULT_TOPICS = {
   frames: 'video.frames',
@@ -67,14 +67,22 @@ export function aclsFor(topics, groupPrefix = 'frameline-') {
   ];
 }
 
-/** Creates the topic set (frame topics with one partition per camera) and its ACLs. */
-export async function provision(admin, topics = DEFAULT_TOPICS, partitions = 3) {
+/** Alerts are a history people look back on: days, not the frames' hours. */
+export const DEFAULT_ALERTS_RETENTION_DAYS = 30;
+
+/**
+ * Creates the topic set (frame topics with one partition per camera) and its
+ * ACLs; `alertsRetentionDays` sets retention.ms of the alerts topic (also on
+ * an existing one).
+ */
+export async function provision(admin, topics = DEFAULT_TOPICS, partitions = 3, { alertsRetentionDays = DEFAULT_ALERTS_RETENTION_DAYS } = {}) {
+  const alertsRetention = { name: 'retention.ms', value: String(Math.round(alertsRetentionDays * 86_400_000)) };
   const existing = new Set(await admin.listTopics());
   const wanted = [
     { topic: topics.frames, numPartitions: partitions },
     { topic: topics.backfill, numPartitions: partitions },
     { topic: topics.inferences, numPartitions: partitions },
-    { topic: topics.alerts, numPartitions: partitions },
+    { topic: topics.alerts, numPartitions: partitions, configEntries: [alertsRetention] },
     { topic: topics.dlq, numPartitions: 1 },
   ].filter((t) => !existing.has(t.topic));
   if (wanted.length > 0) {
@@ -82,6 +90,9 @@ export async function provision(admin, topics = DEFAULT_TOPICS, partitions = 3) 
       topics: wanted.map((t) => ({ ...t, replicationFactor: 1 })),
       waitForLeaders: true,
     });
+  }
+  if (existing.has(topics.alerts)) {
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.alerts, configEntries: [alertsRetention] }] });
   }
   const acls = aclsFor(topics);
   await admin.createAcls({ acl: acls });
@@ -124,11 +135,13 @@ async function waitForBroker(admin, deadlineMs) {
 
 async function main() {
   const [file, partitionsArg] = process.argv.slice(2);
+  const days = Number(process.env.ALERTS_RETENTION_DAYS ?? DEFAULT_ALERTS_RETENTION_DAYS);
+  if (!(days > 0)) throw new Error(`ALERTS_RETENTION_DAYS must be a number of days > 0, got "${process.env.ALERTS_RETENTION_DAYS}"`);
   const props = readClientProperties(file);
   const admin = new Kafka(adminClientConfig(props)).admin();
   await waitForBroker(admin, Date.now() + 120_000);
   try {
-    const created = await provision(admin, DEFAULT_TOPICS, Number(partitionsArg ?? 3));
+    const created = await provision(admin, DEFAULT_TOPICS, Number(partitionsArg ?? 3), { alertsRetentionDays: days });
     console.error(`kafka.sh: topics ${created.length ? `created: ${created.join(', ')}` : 'already present'}; ACLs applied`);
   } finally {
     await admin.disconnect();
