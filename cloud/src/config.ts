@@ -20,6 +20,8 @@ export interface ModelOptions {
   provider: 'cpu' | 'cuda';
   slowTestMs: number;
   slowTestBatchable: boolean;
+  detectEvery: number;
+  detectInterval: number;
   /** onnx-keypoints only: the model's input and output description (see config/cloud.example.json). */
   input: Record<string, unknown>;
   decode: Record<string, unknown>;
@@ -114,6 +116,8 @@ export const cloudSchema = {
     maxPersons: key('model.maxPersons', 'Most persons per frame (multi detector).', 'nat', 8),
     threads: key('model.threads', 'onnxruntime intra-op threads per worker.', 'nat', 1),
     provider: key('model.provider', 'onnxruntime execution provider: cpu | cuda.', ['cpu', 'cuda'], 'cpu'),
+    detectEvery: key('model.detectEvery', 'blazepose: run the person detector on every Nth inferred frame of a camera, and track persons by their previous landmarks in between (MediaPipe\'s pose tracking); 1: detector on every frame.', 'nat', 4),
+    detectInterval: key('model.detectInterval', 'blazepose: run the person detector at least this often per camera (capture time), so people who enter are found.', 'duration', 1000),
     slowTestMs: key('model.slowTestMs', 'slow-test only: compute time per frame.', 'duration', 200),
     slowTestBatchable: key('model.slowTestBatchable', 'slow-test only: report the model as batchable.', Boolean, true),
     input: key('model.input', 'onnx-keypoints only: { width, height, layout: NHWC|NCHW, normalisation: { scale, offset }, resize: letterbox|stretch }.', Object, {}),

@@ -12,6 +12,7 @@ import { createDeadLetter, type DeadLetter } from './ingest/dlq.js';
 import { createOffsetTracker } from './ingest/offsets.js';
 import { createWindows, type CameraWindow } from './ingest/window.js';
 import { createEventStage, type AlertListener, type EventStage } from './analysis/stage.js';
+import { createDetectionSchedule } from './inference/tracking.js';
 import { createPublisher, type Publisher } from './publish/publisher.js';
 import { INFERENCE_SCHEMA, type InferenceRecord } from './publish/record.js';
 import { createWorkerPool } from './scheduler/pool.js';
@@ -105,6 +106,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
   let dlq: DeadLetter | undefined;
   let events: EventStage | undefined;
   const alertListeners = new Set<AlertListener>();
+  const detection = createDetectionSchedule({ detectEvery: config.model.detectEvery, detectIntervalMs: config.model.detectInterval });
   let modelName = config.model.kind;
 
   function skip(job: Job, reason: SkipReason): void {
@@ -145,6 +147,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     await Promise.all(batch.map(async (d, i) => {
       const o = out.outcomes[i]!;
       if (o.ok) {
+        if (d.job.source === 'live') detection.observe(d.job.frame.camera, d.job.frame.run, d.job.frame.capturedAt, o.result);
         records.push({ d, result: o.result, record: toRecord(d, o.result, o.width, o.height, out, inferredAt) });
         return;
       }
@@ -265,6 +268,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
         },
         onBatch: (batch, out) => void finishBatch(batch, out).catch((err: Error) => log.error('finishing a batch failed', { error: err })),
         onBackfillRoom: () => ingest?.resumeBackfill(),
+        hintFor: (job) => (job.source === 'live' ? detection.hint(job.frame.camera, job.frame.run, job.frame.capturedAt) : undefined),
       });
       ingest = createIngest({ kafka, config, logger: deps.logger, metrics, tracker, windows, scheduler, dlq });
       metrics.observe({

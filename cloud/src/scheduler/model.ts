@@ -5,7 +5,7 @@ import type { ModelOptions } from '../config.js';
 import { createPoseModel, decodeJpeg, type DecodedImage, type PoseModel, type PoseModelOptions } from '../inference/index.js';
 import { createSlowModel } from './slow-model.js';
 
-export type { DecodedImage, Keypoint, Person, PoseModel, PoseResult } from '../inference/index.js';
+export type { DecodedImage, Keypoint, Person, PoseModel, PoseResult, TrackingHint } from '../inference/index.js';
 export type Decode = (jpeg: Buffer) => Promise<DecodedImage>;
 
 /** Builds the configured model and the JPEG decoder that feeds it. */

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '@frameline/shared';
 import type { ModelOptions } from '../config.js';
 import type { ImageOutcome, RunRequest, WorkerInit, WorkerMessage } from './protocol.js';
+import type { TrackingHint } from './model.js';
 
 export interface BatchOutput {
   outcomes: ImageOutcome[];
@@ -27,7 +28,7 @@ export interface WorkerPool {
   start(): Promise<{ name: string; batchable: boolean }>;
   idleCount(): number;
   /** Runs one batch on an idle worker (the caller checks idleCount first). */
-  run(jpegs: Buffer[]): Promise<BatchOutput>;
+  run(jpegs: Buffer[], hints?: (TrackingHint | undefined)[]): Promise<BatchOutput>;
   /** Called whenever a worker becomes idle. */
   onIdle(listener: () => void): void;
   health(): PoolHealth;
@@ -122,13 +123,13 @@ export function createWorkerPool(options: PoolOptions): WorkerPool {
       return info;
     },
     idleCount: () => slots.filter((s) => s.ready && !s.inFlight).length,
-    run(jpegs) {
+    run(jpegs, hints) {
       const slot = slots.find((s) => s.ready && !s.inFlight);
       if (!slot?.worker) return Promise.reject(new Error('no idle inference worker'));
       const id = nextId++;
       // Copy out of the (shared, pooled) Kafka buffers so only these bytes move to the worker.
       const copies = jpegs.map((j) => new Uint8Array(j));
-      const req: RunRequest = { type: 'run', id, jpegs: copies };
+      const req: RunRequest = { type: 'run', id, jpegs: copies, ...(hints ? { hints } : {}) };
       return new Promise<BatchOutput>((resolve, reject) => {
         const worker = slot.worker!;
         const timer = setTimeout(() => {

@@ -1,6 +1,6 @@
 // Messages between the pool (main thread) and an inference worker.
 import type { ModelOptions } from '../config.js';
-import type { PoseResult } from './model.js';
+import type { PoseResult, TrackingHint } from './model.js';
 
 export interface WorkerInit {
   model: ModelOptions;
@@ -12,6 +12,7 @@ export interface RunRequest {
   type: 'run';
   id: number;
   jpegs: Uint8Array[];
+  hints?: (TrackingHint | undefined)[];
 }
 
 export type ImageOutcome =

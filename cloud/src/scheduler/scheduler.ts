@@ -6,6 +6,7 @@
 import type { Frame } from '@frameline/shared';
 import type { Ticket } from '../ingest/offsets.js';
 import type { BatchOutput, WorkerPool } from './pool.js';
+import type { TrackingHint } from './model.js';
 
 export type Source = 'live' | 'backfill';
 export type SkipReason = 'superseded' | 'too-old' | 'inference-error';
@@ -42,6 +43,8 @@ export interface SchedulerOptions {
   onBatch(batch: Dispatched[], output: BatchOutput | Error): void;
   /** The backfill queue has room again (the consumer may resume the backfill topic). */
   onBackfillRoom?(): void;
+  /** Where the model should look in this frame (tracking); see inference/tracking.ts. */
+  hintFor?(job: Job): TrackingHint | undefined;
   now?: () => number;
 }
 
@@ -141,7 +144,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     lastDispatchAt = batch[0]!.startedAt;
     options.onDispatch?.(batch);
     const isBackfill = batch[0]!.job.source === 'backfill';
-    const done = options.pool.run(batch.map((d) => d.job.frame.jpeg)).then(
+    const hints = options.hintFor && batch.map((d) => options.hintFor!(d.job));
+    const done = options.pool.run(batch.map((d) => d.job.frame.jpeg), hints).then(
       (out) => finish(out),
       (err: Error) => finish(err),
     );
