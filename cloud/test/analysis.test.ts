@@ -201,3 +201,12 @@ test('alert keys: the same frames give the same keys; a restarted analysis that 
   console.log(`zone alerts: ${once.length} in one pass, ${tracksOf(published)} across the restart`);
   assert.equal(published.size, once.length, 'a restart mid-event neither loses nor repeats an alert');
 });
+
+test('config: a bad zone or inconsistent thresholds name the key', () => {
+  const load = (analysis: Record<string, unknown>) => () => loadCloudConfig({ env: {}, overrides: { kafka: { security: 'plaintext' }, analysis } });
+  assert.throws(load({ zones: [{ camera: 'CAMERA-1', name: 'door', polygon: [[0, 0], [2, 0], [1, 1]], dwell: '1s' }] }), /analysis\.zones\[0\]\.polygon/);
+  assert.throws(load({ zones: [{ camera: 'CAMERA-1', name: 'door', polygon: [[0, 0], [1, 0], [1, 1]], dwell: 'soon' }] }), /analysis\.zones\[0\]\.dwell/);
+  assert.throws(load({ zones: [{ camera: 'CAMERA-1', name: 'door', polygon: [[0, 0], [1, 0], [1, 1]], dwel: '1s' }] }), /analysis\.zones\[0\]\.dwel: unknown key/);
+  assert.throws(load({ hysteresis: { open: 0.3, keep: 0.5 } }), /analysis\.hysteresis\.keep/);
+  assert.doesNotThrow(load({ zones: [{ camera: 'CAMERA-1', name: 'door', polygon: [[0, 0], [1, 0], [1, 1]], dwell: '1s' }] }));
+});
