@@ -12,18 +12,10 @@ const env = { FRAMELINE_KAFKA_DIR: join(ROOT, '.cache/kafka-bench'), KAFKA_INTER
 const started = !kafkaRunning(env);
 kafka(['up'], env);
 
-const { readClientProperties, provision, adminClientConfig } = await import('../deploy/kafka/provision.mjs');
-const kafkajs = (await import('kafkajs')).default;
+const { readClientProperties } = await import('../deploy/kafka/provision.mjs');
+const { freshTopics: freshTopicsOf } = await import('./topics.mjs');
 const props = readClientProperties(join(env.FRAMELINE_KAFKA_DIR, 'client.properties'));
-async function freshTopics(prefix) {
-  const id = `${prefix}-${Date.now()}`;
-  const topics = { frames: `${id}.frames`, backfill: `${id}.frames.backfill`, inferences: `${id}.inferences`, alerts: `${id}.alerts`, dlq: `${id}.dlq` };
-  const admin = new kafkajs.Kafka(adminClientConfig(props)).admin();
-  await admin.connect();
-  await provision(admin, topics, 3);
-  await admin.disconnect();
-  return topics;
-}
+const freshTopics = (prefix) => freshTopicsOf(props, prefix);
 
 const results = { date: new Date().toISOString(), machine: `${(await import('node:os')).cpus().length} cores`, benches: {} };
 const md = ['# frameline benchmarks', '', `Run ${results.date} on ${results.machine}. Ratios are against the first row of each table, measured in the same run.`, ''];

@@ -11,22 +11,14 @@ build();
 const env = { FRAMELINE_KAFKA_DIR: join(ROOT, '.cache/kafka-bench'), KAFKA_INTERNAL_PORT: '39092', KAFKA_EXTERNAL_PORT: '39093', KAFKA_CONTROLLER_PORT: '39094', KAFKA_HEAP: '1g' };
 const started = !kafkaRunning(env);
 kafka(['up'], env);
-const { readClientProperties, provision, adminClientConfig } = await import('../deploy/kafka/provision.mjs');
-const kafkajs = (await import('kafkajs')).default;
+const { readClientProperties } = await import('../deploy/kafka/provision.mjs');
+const { freshTopics: freshTopicsOf } = await import('./topics.mjs');
 const { benchFrameline, extractFrames } = await import('./inference.mjs');
 const props = readClientProperties(join(env.FRAMELINE_KAFKA_DIR, 'client.properties'));
 const seconds = Number(process.env.BENCH_INFERENCE_SECONDS ?? 40);
 const logger = createLogger({ level: 'error' });
 
-async function freshTopics(prefix) {
-  const id = `${prefix}-${Date.now()}`;
-  const topics = { frames: `${id}.frames`, backfill: `${id}.frames.backfill`, inferences: `${id}.inferences`, alerts: `${id}.alerts`, dlq: `${id}.dlq` };
-  const admin = new kafkajs.Kafka(adminClientConfig(props)).admin();
-  await admin.connect();
-  await provision(admin, topics, 3);
-  await admin.disconnect();
-  return topics;
-}
+const freshTopics = (prefix) => freshTopicsOf(props, prefix);
 
 const rows = [];
 try {

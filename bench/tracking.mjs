@@ -1,30 +1,22 @@
 // Detector on every frame vs MediaPipe-style tracking (next ROI from the
 // previous landmarks, detector every Nth frame), in one process on the same
 // frames: node bench/tracking.mjs [frames] [detectEvery] [stride] [detectIntervalMs]
-// One camera of 768x576 vtest.mp4 frames at 10 fps, every stride-th frame
+// One camera of 768x576 vtest.mp4 frames (its first FRAMES) at 10 fps, every stride-th frame
 // inferred. Prints inferred frames/s per CPU core (from the process's CPU
 // time, so other load on the machine does not skew the ratio), CPU and wall
 // ms per frame, and persons per inferred frame (also on the same frames).
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@frameline/shared';
 import { createPoseModel, decodeJpeg } from '../cloud/dist/src/inference/index.js';
 import { createDetectionSchedule } from '../cloud/dist/src/inference/tracking.js';
+import { extractFrames } from './inference.mjs';
 
 const FRAMES = Number(process.argv[2] ?? 60);
 const DETECT_EVERY = Number(process.argv[3] ?? 4);
 const FPS = 10;
 const STRIDE = Number(process.argv[4] ?? 2);
 const INTERVAL_MS = Number(process.argv[5] ?? 1000);
-const video = fileURLToPath(new URL('../agent/test/fixtures/vtest.mp4', import.meta.url));
-const ff = spawnSync('ffmpeg', ['-v', 'error', '-ss', '10', '-i', video, '-frames:v', String(FRAMES), '-q:v', '3', '-f', 'image2pipe', '-c:v', 'mjpeg', '-'], { maxBuffer: 1 << 28 });
-if (ff.status !== 0) throw new Error(`ffmpeg failed: ${ff.stderr}`);
-const jpegs = [];
-for (let at = 0, buf = ff.stdout; at < buf.length;) {
-  const end = buf.indexOf(Buffer.from([0xff, 0xd9]), at) + 2;
-  jpegs.push(buf.subarray(at, end));
-  at = end;
-}
+const jpegs = await extractFrames(fileURLToPath(new URL('..', import.meta.url)), FRAMES);
 const model = await createPoseModel({ kind: 'blazepose', variant: 'full', detector: { mode: 'tiled' }, threads: 1 }, createLogger({ level: 'warn' }));
 
 /**
@@ -64,7 +56,7 @@ const common = [...after.perSeq.keys()].filter((s) => before.perSeq.has(s));
 const sum = (m) => common.reduce((n, s) => n + m.perSeq.get(s), 0);
 await model.close();
 const row = (name, r) => `${name.padEnd(34)} ${r.fps.toFixed(2).padStart(6)} frames/s per core  ${r.msPerFrame.toFixed(0).padStart(5)} CPU ms/frame (${r.wallMsPerFrame.toFixed(0)} wall)  ${r.personsPerFrame.toFixed(2)} persons/frame  (${r.inferred} frames inferred, detector on ${r.counts.detected})`;
-console.log(`vtest.mp4 from 10 s, ${FRAMES} frames at ${FPS} fps, every ${STRIDE}. inferred, one camera, BlazePose full, tiled detector, 1 thread`);
+console.log(`vtest.mp4 from 0 s, ${FRAMES} frames at ${FPS} fps, every ${STRIDE}. inferred, one camera, BlazePose full, tiled detector, 1 thread`);
 console.log(row('detector on every frame', before));
 console.log(row(`tracking, detector every ${DETECT_EVERY} / ${INTERVAL_MS / 1000} s`, after));
 console.log(`speed-up ${(after.fps / before.fps).toFixed(2)}x; on the ${common.length} frames both inferred: ${sum(before)} persons before, ${sum(after)} after`);

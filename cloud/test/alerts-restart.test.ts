@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,6 +16,7 @@ import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
 import { REPO_ROOT, sharedBroker } from '@frameline/shared/testing';
 import { DataType, encodeModel } from '../src/inference/tflite/onnx-proto.js';
+import { freePort, waitFor } from './support.js';
 import type { AlertRecord, InferenceRecord } from '../src/service.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
@@ -45,22 +45,6 @@ function standingPersonModel(): Uint8Array {
       { op: 'Add', inputs: ['pose', 'score'], outputs: ['keypoints'], name: 'out' },
     ],
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function metricText(port: number): Promise<string> {

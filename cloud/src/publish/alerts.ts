@@ -5,24 +5,18 @@ import type { Producer } from 'kafkajs';
 import client from 'prom-client';
 import sharp from 'sharp';
 import type { Logger } from '@frameline/shared';
+import type { Detection } from '../analysis/detector.js';
 import { drawPoses, type Person } from '../inference/index.js';
 
 export const ALERT_SCHEMA = 1;
 
-export interface AlertRecord {
+/** The detection that opened the event (kind, label, tracks, score, startSeq, startedAt), and: */
+export interface AlertRecord extends Detection {
   schema: typeof ALERT_SCHEMA;
   /** alertKey(...): the same event gives the same key on every instance and after every restart. */
   key: string;
   camera: string;
   run: string;
-  kind: string;
-  /** Zone name for `zone`; empty otherwise. */
-  label: string;
-  tracks: string[];
-  score: number;
-  startSeq: number;
-  /** Epoch ms: capture time of the first frame of the evidence. */
-  startedAt: number;
   /** The frame that raised the alert. */
   endSeq: number;
   endedAt: number;
