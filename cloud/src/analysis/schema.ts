@@ -77,8 +77,8 @@ export function analysisSchema(key: Key) {
       },
     },
     alerts: {
-      snapshotWidth: key('alerts.snapshotWidth', 'Width of the skeleton snapshot inside each alert, px.', 'nat', 320),
-      snapshotQuality: key('alerts.snapshotQuality', 'JPEG quality of the snapshot, 1..100.', 'nat', 60),
+      snapshotWidth: key('alerts.snapshotWidth', 'Width of the skeleton snapshot inside each alert, px.', 'nat', 256),
+      snapshotQuality: key('alerts.snapshotQuality', 'JPEG quality of the snapshot, 1..100.', 'nat', 50),
       dedupeHorizon: key('alerts.dedupeHorizon', 'Alert keys read back from topics.alerts at start, so none is published twice.', 'duration', 24 * 3600_000),
       maxKeys: key('alerts.maxKeys', 'Most alert keys remembered for deduplication.', 'nat', 100_000),
     },
