@@ -39,7 +39,7 @@ export function analysisSchema(key: Key) {
       enabled: key('analysis.enabled', 'Track persons and run the detectors; alerts go to topics.alerts.', Boolean, true),
       window: key('analysis.window', 'How much of each track the detectors see (longer than every dwell and fall time).', 'duration', 10_000),
       maxSamples: key('analysis.maxSamples', 'Most samples kept per track, whatever the frame rate.', 'nat', 300),
-      replay: key('analysis.replay', 'Results read back from topics.inferences at start to rebuild tracks and open events (0: none).', 'duration', 30_000),
+      replay: key('analysis.replay', 'Results read back from topics.inferences at start to rebuild tracks and open events (0: none).', 'duration', 60_000),
       tracker: {
         maxMissed: key('analysis.tracker.maxMissed', 'A track not seen for this long ends.', 'duration', 2000),
         minSimilarity: key('analysis.tracker.minSimilarity', 'Least similarity (box IoU, keypoint OKS, centre distance; see tracker.ts) that continues a track, 0..1.', Number, 0.2),
