@@ -250,7 +250,8 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       if (config.analysis.enabled) {
         events = await createEventStage(config, { kafka, producer, logger: deps.logger, registry });
         events.onAlert((alert) => { for (const l of alertListeners) l(alert); });
-        await events.start();
+        // results wait for it inside events.handle(); consuming and inference need not
+        void events.start();
       }
       dlq = createDeadLetter(config.ingest.dlq ? producer : undefined, config.topics.dlq, deps.logger);
       scheduler = createScheduler({

@@ -40,7 +40,7 @@ export async function readTail(o: TailOptions): Promise<Map<string, KafkaMessage
         if (start < h) remaining.set(`${topic}/${f.partition}`, h - 1);
         return { partition: f.partition, offset: String(start) };
       });
-      await admin.setOffsets({ groupId, topic, partitions });
+      if (partitions.some((p) => remaining.has(`${topic}/${p.partition}`))) await admin.setOffsets({ groupId, topic, partitions });
     }
   } finally {
     await admin.disconnect();

@@ -15,7 +15,11 @@ import { readTail } from './replay.js';
 export type AlertListener = (alert: AlertRecord) => void;
 
 export interface EventStage {
-  /** Reads back recent results and alerts; call before consuming. */
+  /**
+   * Reads back recent results and alerts. handle() waits for it, so the
+   * service may consume and infer meanwhile; resolves even when the read-back
+   * fails (logged: alerts of events in progress may then repeat).
+   */
   start(): Promise<void>;
   /**
    * Tracks the records' persons (in place), publishes the alerts of events
@@ -65,31 +69,19 @@ export async function createEventStage(config: CloudConfig, deps: EventStageDeps
   const listeners = new Set<AlertListener>();
   // batches finish concurrently; a camera's frames must reach the tracker in order
   let queue: Promise<unknown> = Promise.resolve();
+  let resolveStarted!: () => void;
+  const started = new Promise<void>((r) => (resolveStarted = r));
+  queue = started;
 
   return {
     async start() {
-      const now = Date.now();
-      const [alerts, results] = await Promise.all([
-        readTail({ kafka: deps.kafka, groupPrefix: config.kafka.groupId, topics: [config.topics.alerts], since: now - config.alerts.dedupeHorizon, timeoutMs: 30_000, maxRecords: config.alerts.maxKeys, logger: deps.logger }),
-        a.replay > 0
-          ? readTail({ kafka: deps.kafka, groupPrefix: config.kafka.groupId, topics: [config.topics.inferences], since: now - a.replay, timeoutMs: 30_000, maxRecords: 100_000, logger: deps.logger })
-          : new Map(),
-      ]);
-      const keys = (alerts.get(config.topics.alerts) ?? []).map((m) => m.headers?.['fl-alert-key']?.toString()).filter((k): k is string => !!k);
-      publisher.remember(keys);
-      // rebuild tracks and open events; their alerts were published before these results (handle() order)
-      const records = ((results.get(config.topics.inferences) ?? []) as { value: Buffer | null }[])
-        .map((m) => { try { return JSON.parse(m.value?.toString() ?? '') as InferenceRecord; } catch { return undefined; } })
-        .filter((r): r is InferenceRecord => r?.schema === 1)
-        .sort((x, y) => x.capturedAt - y.capturedAt);
-      let replayedAlerts = 0;
-      for (const r of records) {
-        for (const e of await analysis.process(r)) {
-          publisher.remember([toAlert(e, now).key]);
-          replayedAlerts++;
-        }
+      try {
+        await rebuild();
+      } catch (err) {
+        log.error('reading back recent results and alerts failed; an event in progress may be alerted again', { error: err as Error });
+      } finally {
+        resolveStarted();
       }
-      log.info('events state rebuilt from the topics', { alertKeys: keys.length, results: records.length, replayedEvents: replayedAlerts });
     },
     handle(items) {
       const run = queue.then(() => handleNow(items));
@@ -102,6 +94,31 @@ export async function createEventStage(config: CloudConfig, deps: EventStageDeps
     },
     close: () => analysis.close(),
   };
+
+  async function rebuild(): Promise<void> {
+    const now = Date.now();
+    const [alerts, results] = await Promise.all([
+      readTail({ kafka: deps.kafka, groupPrefix: config.kafka.groupId, topics: [config.topics.alerts], since: now - config.alerts.dedupeHorizon, timeoutMs: 30_000, maxRecords: config.alerts.maxKeys, logger: deps.logger }),
+      a.replay > 0
+        ? readTail({ kafka: deps.kafka, groupPrefix: config.kafka.groupId, topics: [config.topics.inferences], since: now - a.replay, timeoutMs: 30_000, maxRecords: 100_000, logger: deps.logger })
+        : new Map(),
+    ]);
+    const keys = (alerts.get(config.topics.alerts) ?? []).map((m) => m.headers?.['fl-alert-key']?.toString()).filter((k): k is string => !!k);
+    publisher.remember(keys);
+    // rebuild tracks and open events; their alerts were published before these results (handle() order)
+    const records = ((results.get(config.topics.inferences) ?? []) as { value: Buffer | null }[])
+      .map((m) => { try { return JSON.parse(m.value?.toString() ?? '') as InferenceRecord; } catch { return undefined; } })
+      .filter((r): r is InferenceRecord => r?.schema === 1)
+      .sort((x, y) => x.capturedAt - y.capturedAt);
+    let replayedAlerts = 0;
+    for (const r of records) {
+      for (const e of await analysis.process(r)) {
+        publisher.remember([toAlert(e, now).key]);
+        replayedAlerts++;
+      }
+    }
+    log.info('events state rebuilt from the topics', { alertKeys: keys.length, results: records.length, replayedEvents: replayedAlerts });
+  }
 
   async function handleNow(items: { record: InferenceRecord; jpeg: Buffer }[]): Promise<void> {
     const alerts: AlertRecord[] = [];
