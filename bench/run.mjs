@@ -8,12 +8,11 @@ import { ROOT, build, ensureDebianPackages, ensureNodeModules, kafka, kafkaRunni
 ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', kcat: 'kcat', ffmpeg: 'ffmpeg' });
 ensureNodeModules();
 build();
-const env = { FRAMELINE_KAFKA_DIR: join(ROOT, '.cache/kafka-bench'), KAFKA_INTERNAL_PORT: '39092', KAFKA_EXTERNAL_PORT: '39093', KAFKA_CONTROLLER_PORT: '39094', KAFKA_HEAP: '1g' };
+const { BENCH_KAFKA_ENV: env, freshTopics: freshTopicsOf } = await import('./topics.mjs');
 const started = !kafkaRunning(env);
 kafka(['up'], env);
 
 const { readClientProperties } = await import('../deploy/kafka/provision.mjs');
-const { freshTopics: freshTopicsOf } = await import('./topics.mjs');
 const props = readClientProperties(join(env.FRAMELINE_KAFKA_DIR, 'client.properties'));
 const freshTopics = (prefix) => freshTopicsOf(props, prefix);
 

@@ -8,11 +8,10 @@ import { createLogger } from '@frameline/shared';
 
 ensureNodeModules();
 build();
-const env = { FRAMELINE_KAFKA_DIR: join(ROOT, '.cache/kafka-bench'), KAFKA_INTERNAL_PORT: '39092', KAFKA_EXTERNAL_PORT: '39093', KAFKA_CONTROLLER_PORT: '39094', KAFKA_HEAP: '1g' };
+const { BENCH_KAFKA_ENV: env, freshTopics: freshTopicsOf } = await import('./topics.mjs');
 const started = !kafkaRunning(env);
 kafka(['up'], env);
 const { readClientProperties } = await import('../deploy/kafka/provision.mjs');
-const { freshTopics: freshTopicsOf } = await import('./topics.mjs');
 const { benchFrameline, extractFrames } = await import('./inference.mjs');
 const props = readClientProperties(join(env.FRAMELINE_KAFKA_DIR, 'client.properties'));
 const seconds = Number(process.env.BENCH_INFERENCE_SECONDS ?? 40);

@@ -4,17 +4,11 @@
  * and says what it sees in that frame; debounce.ts turns those per-frame
  * detections into events (one alert each).
  */
+import type { Frame } from '@frameline/shared';
 import type { Track } from './tracker.js';
 
-export interface FrameInfo {
-  camera: string;
-  run: string;
-  seq: number;
-  /** Epoch ms. */
-  capturedAt: number;
-  width: number;
-  height: number;
-}
+/** The inferred frame the tracks were just updated with (capture time in epoch ms). */
+export type FrameInfo = Pick<Frame, 'camera' | 'run' | 'seq' | 'capturedAt' | 'width' | 'height'>;
 
 export interface Detection {
   /** `fall`, `fight`, `zone` or the temporal model's configured kind. */
