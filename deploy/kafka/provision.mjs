@@ -86,10 +86,17 @@ export async function provision(admin, topics = DEFAULT_TOPICS, partitions = 3, 
     { topic: topics.dlq, numPartitions: 1 },
   ].filter((t) => !existing.has(t.topic));
   if (wanted.length > 0) {
-    await admin.createTopics({
-      topics: wanted.map((t) => ({ ...t, replicationFactor: 1 })),
-      waitForLeaders: true,
-    });
+    try {
+      await admin.createTopics({
+        topics: wanted.map((t) => ({ ...t, replicationFactor: 1 })),
+        waitForLeaders: true,
+      });
+    } catch (err) {
+      // kafkajs waits for leaders but gives up on UNKNOWN_TOPIC_OR_PARTITION while
+      // the new topics' metadata spreads (seen on a loaded machine): wait here instead
+      if (!err.retriable) throw err;
+      await waitForTopics(admin, wanted.map((t) => t.topic));
+    }
   }
   if (existing.has(topics.alerts)) {
     await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.alerts, configEntries: [alertsRetention] }] });
@@ -98,6 +105,20 @@ export async function provision(admin, topics = DEFAULT_TOPICS, partitions = 3, 
   await admin.createAcls({ acl: acls });
   await waitForAcls(admin, topics.frames, acls.filter((a) => a.resourceName === topics.frames).length);
   return wanted.map((t) => t.topic);
+}
+
+async function waitForTopics(admin, topics) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      if (found.every((t) => t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      if (!err.retriable || Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after 15 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 // ACLs reach the authorizer through the metadata log a moment after
