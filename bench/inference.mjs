@@ -33,7 +33,7 @@ const WINDOW_MS = 10_000;
 
 // ------------------------------------------------------------------ workload
 
-async function extractFrames(root, count = 100) {
+export async function extractFrames(root, count = 100) {
   // 10 s of people walking at the video's own 768x576 and 10 fps.
   const dir = mkdtempSync(join(tmpdir(), 'fl-bench-inference-frames-'));
   try {
@@ -172,7 +172,7 @@ function parseSkipped(metrics) {
   return skipped;
 }
 
-async function benchFrameline({ root, props, topics, jpegs, seconds, logger }) {
+export async function benchFrameline({ root, props, topics, jpegs, seconds, logger }) {
   const dir = mkdtempSync(join(tmpdir(), 'fl-bench-cloud-'));
   const port = await freePort();
   const stamp = Date.now();

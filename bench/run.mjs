@@ -19,22 +19,13 @@ ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', kcat: 'kca
 ensureNodeModules();
 build();
 const python = await ensurePyVenv(ROOT);
-const env = { FRAMELINE_KAFKA_DIR: join(ROOT, '.cache/kafka-bench'), KAFKA_INTERNAL_PORT: '39092', KAFKA_EXTERNAL_PORT: '39093', KAFKA_CONTROLLER_PORT: '39094', KAFKA_HEAP: '1g' };
+const { BENCH_KAFKA_ENV: env, freshTopics: freshTopicsOf } = await import('./topics.mjs');
 const started = !kafkaRunning(env);
 kafka(['up'], env);
 
-const { readClientProperties, provision, adminClientConfig } = await import('../deploy/kafka/provision.mjs');
-const kafkajs = (await import('kafkajs')).default;
+const { readClientProperties } = await import('../deploy/kafka/provision.mjs');
 const props = readClientProperties(join(env.FRAMELINE_KAFKA_DIR, 'client.properties'));
-async function freshTopics(prefix) {
-  const id = `${prefix}-${Date.now()}`;
-  const topics = { frames: `${id}.frames`, backfill: `${id}.frames.backfill`, inferences: `${id}.inferences`, alerts: `${id}.alerts`, dlq: `${id}.dlq` };
-  const admin = new kafkajs.Kafka(adminClientConfig(props)).admin();
-  await admin.connect();
-  await provision(admin, topics, 3);
-  await admin.disconnect();
-  return topics;
-}
+const freshTopics = (prefix) => freshTopicsOf(props, prefix);
 
 const cpu = readFileSync('/proc/cpuinfo', 'utf8');
 const git = (...a) => { try { return execFileSync('git', a, { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };

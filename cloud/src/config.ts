@@ -3,6 +3,7 @@
 // Every key has an env var FRAMELINE_CLOUD_<PATH>; secrets come from files.
 import convict from 'convict';
 import { ConfigError, DEFAULT_MAX_FRAME_PIXELS, caFileProblem, cameraIdProblem, TOPICS, loadConfig, type LoadOptions, type Secret, type SecurityProtocol, type CameraFrom } from '@frameline/shared';
+import { analysisSchema, checkAnalysis, type AlertsConfig, type AnalysisConfig } from './analysis/schema.js';
 
 export type ModelKind = 'blazepose' | 'onnx-keypoints';
 
@@ -17,6 +18,8 @@ export interface ModelOptions {
   maxPersons: number;
   threads: number;
   provider: 'cpu' | 'cuda';
+  detectEvery: number;
+  detectInterval: number;
   /** onnx-keypoints only: the model's input and output description (see config/cloud.example.json). */
   input: Record<string, unknown>;
   decode: Record<string, unknown>;
@@ -34,7 +37,7 @@ export interface CloudConfig {
     sessionTimeout: number;
     maxFetchBytes: number;
   };
-  topics: { frames: string; backfill: string; inferences: string; dlq: string };
+  topics: { frames: string; backfill: string; inferences: string; alerts: string; dlq: string };
   ingest: {
     cameraFrom: CameraFrom;
     cameraPrefix: string;
@@ -52,6 +55,8 @@ export interface CloudConfig {
   http: { listen: string; tokenFile: Secret | null };
   health: { stallAfter: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug' };
+  analysis: AnalysisConfig;
+  alerts: AlertsConfig;
 }
 
 const env = (path: string) => `FRAMELINE_CLOUD_${path.replace(/([a-z])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
@@ -83,6 +88,7 @@ export const cloudSchema = {
     frames: key('topics.frames', 'Live frames topic.', String, TOPICS.frames),
     backfill: key('topics.backfill', 'Frames spooled by agents during an outage (processed late, at low priority).', String, TOPICS.backfill),
     inferences: key('topics.inferences', 'Results topic (JSON, keyed by camera).', String, TOPICS.inferences),
+    alerts: key('topics.alerts', 'Alerts topic (JSON, keyed by camera; see cloud/src/publish/ALERTS.md).', String, TOPICS.alerts),
     dlq: key('topics.dlq', 'Dead-letter topic for records that are not valid frames.', String, TOPICS.dlq),
   },
   ingest: {
@@ -112,6 +118,8 @@ export const cloudSchema = {
     maxPersons: key('model.maxPersons', 'Most persons per frame (multi detector).', 'nat', 8),
     threads: key('model.threads', 'onnxruntime intra-op threads per worker.', 'nat', 1),
     provider: key('model.provider', 'onnxruntime execution provider: cpu | cuda.', ['cpu', 'cuda'], 'cpu'),
+    detectEvery: key('model.detectEvery', 'blazepose: run the person detector on every Nth inferred frame of a camera, and track persons by their previous landmarks in between (MediaPipe\'s pose tracking); 1: detector on every frame.', 'nat', 4),
+    detectInterval: key('model.detectInterval', 'blazepose: run the person detector at least this often per camera (capture time), so people who enter are found.', 'duration', 1000),
     input: key('model.input', 'onnx-keypoints only: { width, height, layout: NHWC|NCHW, normalisation: { scale, offset }, resize: letterbox|stretch }.', Object, {}),
     decode: key('model.decode', 'onnx-keypoints only: { kind: "movenet-singlepose", output?, keypointNames?, minScore? }.', Object, {}),
   },
@@ -125,6 +133,7 @@ export const cloudSchema = {
   log: {
     level: key('log.level', 'error | warn | info | debug.', ['error', 'warn', 'info', 'debug'], 'info'),
   },
+  ...analysisSchema(key),
 };
 
 let listenRegistered = false;
@@ -164,6 +173,7 @@ function checkRanges(c: CloudConfig, source: string): void {
   if (!c.http.tokenFile && !isLoopback(host)) {
     issues.push({ key: 'http.tokenFile', message: `http.listen "${c.http.listen}" is reachable from other hosts, so the dashboard needs an access token: put one in a file (e.g. openssl rand -hex 32 > dashboard.token; chmod 600) and set http.tokenFile, or listen on 127.0.0.1` });
   }
+  issues.push(...checkAnalysis(c.analysis, c.alerts));
   if (issues.length > 0) throw new ConfigError(source, issues);
 }
 

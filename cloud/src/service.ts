@@ -20,6 +20,8 @@ import { createPublisher } from './publish/publisher.js';
 import { createScheduler } from './scheduler/scheduler.js';
 import { createHealthCheck, serveHealthAndMetrics, type HealthReport } from './web/health.js';
 import { createMetrics } from './web/metrics.js';
+import { createEventStage, type AlertListener, type EventStage } from './analysis/stage.js';
+import { createDetectionSchedule } from './inference/tracking.js';
 import { createHttpServer, type HttpServer } from './web/server.js';
 import { createDashboard } from './web/dashboard.js';
 import type { LiveHub } from './web/live-hub.js';
@@ -29,6 +31,7 @@ export type { ResultContext, ResultListener } from './publish/outcomes.js';
 export type { HealthReport } from './web/health.js';
 export type { HttpServer, RouteHandler } from './web/server.js';
 export type { CameraWindow, WindowEntry } from './ingest/window.js';
+export type { AlertRecord } from './publish/alerts.js';
 
 export interface ServiceCounts extends OutcomeCounts {
   consumed: number;
@@ -39,6 +42,8 @@ export interface CloudService {
   stop(): Promise<void>;
   /** In-process subscription to published results (for events, alerts, the dashboard); returns an unsubscribe function. */
   onResult(listener: ResultListener): () => void;
+  /** In-process subscription to alerts once video.alerts has them; returns an unsubscribe function. */
+  onAlert(listener: AlertListener): () => void;
   /** The HTTP server: add routes with http.route(method, path, handler). */
   http: HttpServer;
   /** The live dashboard's state: feed it alerts with live.alert(). */
@@ -98,7 +103,19 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     batchTimeoutMs: Math.max(60_000, 5 * config.health.stallAfter),
     maxPixels: config.ingest.maxFramePixels,
   });
-  const outcomes = createOutcomes({ publisher, dlq, windows, metrics, logger: deps.logger, modelName: () => pool.modelName() ?? config.model.kind });
+  const detection = createDetectionSchedule({ detectEvery: config.model.detectEvery, detectIntervalMs: config.model.detectInterval });
+  // The event stage reads back recent results and alerts, so it is built in start(); until then results pass it by.
+  let events: EventStage | undefined;
+  const alertListeners = new Set<AlertListener>();
+  const outcomes = createOutcomes({
+    publisher, dlq, windows, metrics, logger: deps.logger,
+    modelName: () => pool.modelName() ?? config.model.kind,
+    observe: (job, result) => {
+      if (job.source === 'live') detection.observe(job.frame.camera, job.frame.run, job.frame.capturedAt, result);
+    },
+    // tracks go into the records; alerts reach the broker before the results that raised them (see ALERTS.md)
+    beforePublish: async (items) => void (await events?.handle(items)),
+  });
   outcomes.onResult(dashboard.onResult);
   const scheduler = createScheduler({
     maxLagMs: config.scheduler.maxLagMs,
@@ -109,6 +126,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     onDispatch: outcomes.dispatched,
     onBatch: (batch, out) => void outcomes.finishBatch(batch, out).catch((err: Error) => log.error('finishing a batch failed', { error: err })),
     onBackfillRoom: () => ingest.resumeBackfill(),
+    hintFor: (job) => (job.source === 'live' ? detection.hint(job.frame.camera, job.frame.run, job.frame.capturedAt) : undefined),
   });
   const ingest = createIngest({ kafka, config, logger: deps.logger, metrics, tracker: createOffsetTracker(), windows, scheduler, dlq });
   const health = createHealthCheck({ stallAfter: config.health.stallAfter, framesTopic: config.topics.frames, ingest, pool, scheduler });
@@ -135,6 +153,10 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       return { ...oc, consumed: ih.consumed, dlq: oc.dlq + ih.invalid };
     },
     onResult: outcomes.onResult,
+    onAlert(listener) {
+      alertListeners.add(listener);
+      return () => void alertListeners.delete(listener);
+    },
     async start() {
       try {
         await producer.connect();
@@ -144,6 +166,19 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
         throw new Error(`cannot connect to Kafka: ${explainKafkaError(err, conn).message}`);
       }
       await pool.start();
+      if (config.analysis.enabled) {
+        events = await createEventStage(config, { kafka, producer, logger: deps.logger, registry });
+        events.onAlert((alert) => {
+          dashboard.hub.alert({
+            key: alert.key, camera: alert.camera, kind: alert.label ? `${alert.kind} ${alert.label}` : alert.kind, score: alert.score,
+            startedAt: alert.startedAt, endedAt: alert.endedAt, track: alert.tracks.join(','), seqs: alert.seqs,
+            ...(alert.snapshot ? { snapshot: alert.snapshot.base64 } : {}),
+          });
+          for (const l of alertListeners) l(alert);
+        });
+        // results wait for it inside events.handle(); consuming and inference need not
+        void events.start();
+      }
       consuming = true;
       await http.start();
       try {
@@ -161,6 +196,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       await publisher.close(DRAIN_MS);
       if (consuming) await ingest.stop().catch((err: Error) => log.warn('consumer stop failed', { error: err }));
       await pool.close();
+      await events?.close();
       await producer.disconnect().catch(() => {});
       dashboard.close();
       await http.close();

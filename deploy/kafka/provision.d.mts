@@ -4,4 +4,5 @@ export const DEFAULT_TOPICS: TopicNames;
 export function readClientProperties(file: string): Record<string, string>;
 export function adminClientConfig(props: Record<string, string>, clientId?: string): KafkaConfig;
 export function aclsFor(topics: TopicNames, groupPrefix?: string): unknown[];
-export function provision(admin: Admin, topics?: TopicNames, partitions?: number, replication?: { factor: number; minInsync: number }): Promise<string[]>;
+export const DEFAULT_ALERTS_RETENTION_DAYS: number;
+export function provision(admin: Admin, topics?: TopicNames, partitions?: number, options?: { factor?: number; minInsync?: number; alertsRetentionDays?: number }): Promise<string[]>;

@@ -1,5 +1,5 @@
 // Creates frameline's topics and ACLs on a running broker (idempotent).
-// CLI: node provision.mjs <client.properties> [partitions [replication-factor min-insync-replicas]]
+// CLI: [ALERTS_RETENTION_DAYS=30] node provision.mjs <client.properties> [partitions [replication-factor min-insync-replicas]]
 // Runs wherever the broker is brought up (kafka.sh locally, ec2-bootstrap.sh on
 // EC2), so the ACLs the tests check are the ones deployed.
 // Also imported by the tests, which provision their own uniquely named topic
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
 
-const { Kafka, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs;
+const { Kafka, logLevel, ConfigResourceTypes, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs;
 
 export const DEFAULT_TOPICS = {
   frames: 'video.frames',
@@ -72,27 +72,43 @@ export function aclsFor(topics, groupPrefix = 'frameline-') {
   ];
 }
 
+/** Alerts are a history people look back on: days, not the frames' hours. */
+export const DEFAULT_ALERTS_RETENTION_DAYS = 30;
+
 /**
  * Creates the topic set (frame topics with one partition per camera; the
  * agents' status topic compacted, one record per camera kept) and its ACLs.
- * replication: { factor, minInsync } (default 1 and 1: one broker).
+ * options: replication `factor` and `minInsync` (default 1 and 1: one broker);
+ * `alertsRetentionDays` sets retention.ms of the alerts topic (also on an
+ * existing one).
  */
-export async function provision(admin, topics = DEFAULT_TOPICS, partitions = 3, replication = { factor: 1, minInsync: 1 }) {
+export async function provision(admin, topics = DEFAULT_TOPICS, partitions = 3, { factor = 1, minInsync = 1, alertsRetentionDays = DEFAULT_ALERTS_RETENTION_DAYS } = {}) {
+  const alertsRetention = { name: 'retention.ms', value: String(Math.round(alertsRetentionDays * 86_400_000)) };
   const existing = new Set(await admin.listTopics());
-  const minIsr = { name: 'min.insync.replicas', value: String(replication.minInsync) };
+  const minIsr = { name: 'min.insync.replicas', value: String(minInsync) };
   const wanted = [
     { topic: topics.frames, numPartitions: partitions },
     { topic: topics.backfill, numPartitions: partitions },
     { topic: topics.inferences, numPartitions: partitions },
-    { topic: topics.alerts, numPartitions: partitions },
+    { topic: topics.alerts, numPartitions: partitions, configEntries: [alertsRetention] },
     { topic: topics.dlq, numPartitions: 1 },
     ...(topics.agents ? [{ topic: topics.agents, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] : []),
   ].filter((t) => !existing.has(t.topic));
   if (wanted.length > 0) {
-    await admin.createTopics({
-      topics: wanted.map((t) => ({ ...t, replicationFactor: replication.factor, configEntries: [...(t.configEntries ?? []), minIsr] })),
-      waitForLeaders: true,
-    });
+    try {
+      await admin.createTopics({
+        topics: wanted.map((t) => ({ ...t, replicationFactor: factor, configEntries: [...(t.configEntries ?? []), minIsr] })),
+        waitForLeaders: true,
+      });
+    } catch (err) {
+      // kafkajs waits for leaders but gives up on UNKNOWN_TOPIC_OR_PARTITION while
+      // the new topics' metadata spreads (seen on a loaded machine): wait here instead
+      if (!err.retriable) throw err;
+      await waitForTopics(admin, wanted.map((t) => t.topic));
+    }
+  }
+  if (existing.has(topics.alerts)) {
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topics.alerts, configEntries: [alertsRetention] }] });
   }
   const acls = aclsFor(topics);
   await admin.createAcls({ acl: acls });
@@ -115,6 +131,20 @@ async function waitForAcls(admin, topic, expected) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`ACLs for ${topic} did not become visible within 15 s`);
+}
+
+async function waitForTopics(admin, topics) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      if (found.every((t) => t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      if (!err.retriable || Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after 15 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Waits until `brokers` brokers are registered (a replicated topic needs them all). */
@@ -142,6 +172,8 @@ const tag = process.env.FRAMELINE_LOG_TAG ?? 'kafka.sh';
 
 async function main() {
   const [file, partitionsArg, factorArg, minIsrArg] = process.argv.slice(2);
+  const days = Number(process.env.ALERTS_RETENTION_DAYS ?? DEFAULT_ALERTS_RETENTION_DAYS);
+  if (!(days > 0)) throw new Error(`ALERTS_RETENTION_DAYS must be a number of days > 0, got "${process.env.ALERTS_RETENTION_DAYS}"`);
   const props = readClientProperties(file);
   const replication = { factor: Number(factorArg ?? 1), minInsync: Number(minIsrArg ?? 1) };
   const admin = new Kafka(adminClientConfig(props)).admin();
@@ -153,7 +185,7 @@ async function main() {
     const created = [];
     for (let attempt = 1; ; attempt++) {
       try {
-        created.push(...(await provision(admin, DEFAULT_TOPICS, Number(partitionsArg ?? 3), replication)));
+        created.push(...(await provision(admin, DEFAULT_TOPICS, Number(partitionsArg ?? 3), { ...replication, alertsRetentionDays: days })));
         break;
       } catch (err) {
         if (attempt >= 5) throw err;

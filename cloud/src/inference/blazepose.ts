@@ -10,7 +10,7 @@ import { createLandmarkModel, type LandmarkResult, type RoiRequest } from './lan
 import { roiFromDetection, roiFromPoints } from './roi.js';
 import { createSession, type SessionOptions } from './session.js';
 import { createObjectDetector } from './person-detector.js';
-import type { DecodedImage, Person, PoseModel, PoseResult } from './types.js';
+import type { DecodedImage, Person, PoseModel, PoseResult, TrackingHint } from './types.js';
 
 export type BlazePoseVariant = 'lite' | 'full' | 'heavy';
 
@@ -79,16 +79,24 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
   return {
     name: `blazepose-${options.variant}`,
     batchable: true,
-    async infer(images: DecodedImage[]): Promise<PoseResult[]> {
+    async infer(images: DecodedImage[], hints?: (TrackingHint | undefined)[]): Promise<PoseResult[]> {
       const t0 = performance.now();
-      const detections = await detector.detect(images);
+      // the detector runs only where no hint says the previous landmarks suffice
+      const detect = images.map((_, i) => hints?.[i]?.detect ?? true);
+      const found = await detector.detect(images.filter((_, i) => detect[i]));
+      const detections = images.map((_, i) => (detect[i] ? found[detect.slice(0, i).filter(Boolean).length]! : []));
       const t1 = performance.now();
 
       let requests: RoiRequest[] = [];
       const owner: number[] = [];
-      detections.forEach((found, i) => {
-        for (const d of found.slice(0, options.maxPersons)) {
-          requests.push({ image: images[i]!, roi: roiFromDetection(d) });
+      images.forEach((image, i) => {
+        // tracked persons first: the detector may miss one that the landmarks still hold;
+        // a detection centred inside a tracked ROI is that person again, not worth a landmark run
+        const tracked = hints?.[i]?.rois ?? [];
+        const fresh = detections[i]!.map(roiFromDetection).filter((d) => !tracked.some((t) => Math.hypot(t.cx - d.cx, t.cy - d.cy) < t.side / 4));
+        const rois = [...tracked, ...fresh];
+        for (const roi of rois.slice(0, options.maxPersons)) {
+          requests.push({ image, roi });
           owner.push(i);
         }
       });
@@ -101,10 +109,16 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
 
       const timings = { detectMs: t1 - t0, landmarksMs: t2 - t1, totalMs: t2 - t0 };
       return images.map((image, i) => {
+        const next = new Map<Person, ReturnType<typeof roiFromPoints>>();
         const persons = results
           .filter((r, j) => owner[j] === i && r.presence >= options.minPresence)
-          .map((r) => toPerson(r, image));
-        return { persons: dropDuplicates(persons, options.duplicateIou), timings };
+          .map((r) => {
+            const person = toPerson(r, image);
+            next.set(person, roiFromPoints(...r.aux));
+            return person;
+          });
+        const kept = dropDuplicates(persons, options.duplicateIou);
+        return { persons: kept, timings, rois: kept.map((p) => next.get(p)!), detected: detect[i]! };
       });
     },
     async close() {

@@ -1,4 +1,5 @@
 /** Types shared by the inference steps and by the model adapters. */
+import type { Roi } from './roi.js';
 
 /** A decoded frame: tightly packed 8-bit RGB, row-major, `width * height * 3` bytes. */
 export interface DecodedImage {
@@ -38,6 +39,19 @@ export interface PoseTimings {
 export interface PoseResult {
   persons: Person[];
   timings: PoseTimings;
+  /** Tracking models: the ROI in the next frame of each person (from its landmarks), and whether the person detector ran. */
+  rois?: Roi[];
+  detected?: boolean;
+}
+
+/**
+ * Where to look in one image, from the camera's previous result (MediaPipe's
+ * pose tracking): `rois` go to the landmark model directly; the person
+ * detector runs only when `detect` is set.
+ */
+export interface TrackingHint {
+  rois: Roi[];
+  detect: boolean;
 }
 
 /**
@@ -47,7 +61,8 @@ export interface PoseResult {
 export interface PoseModel {
   name: string;
   batchable: boolean;
-  infer(images: DecodedImage[]): Promise<PoseResult[]>;
+  /** `hints[i]` (optional, tracking models only) for `images[i]`. */
+  infer(images: DecodedImage[], hints?: (TrackingHint | undefined)[]): Promise<PoseResult[]>;
   close(): Promise<void>;
 }
 

@@ -46,6 +46,10 @@ export interface OutcomeDeps {
   logger: Logger;
   /** The model's name for the records. */
   modelName(): string;
+  /** Each frame's result as it leaves the model, before publishing (tracking's detection schedule). */
+  observe?(job: Job, result: PoseResult): void;
+  /** Runs before results are published (analysis: track ids into the records, alerts first); a throw leaves the frames unpublished. */
+  beforePublish?(items: { record: InferenceRecord; jpeg: Buffer }[]): Promise<void>;
 }
 
 /** The scheduler's callbacks (onSkip, onDispatch, onBatch) plus the results subscription. */
@@ -100,6 +104,7 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
     await Promise.all(batch.map(async (d, i) => {
       const o = out.outcomes[i]!;
       if (o.ok) {
+        deps.observe?.(d.job, o.result);
         records.push({ d, result: o.result, record: buildRecord(d, o, out, deps.modelName(), inferredAt) });
         return;
       }
@@ -113,6 +118,7 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
     records.sort((a, b) => batch.indexOf(a.d) - batch.indexOf(b.d));
     if (records.length === 0) return;
     try {
+      await deps.beforePublish?.(records.map((r) => ({ record: r.record, jpeg: r.d.job.frame.jpeg })));
       await deps.publisher.publish(records.map((r) => r.record));
     } catch (err) {
       // Stopping, or the results backlog is full: the offsets stay uncommitted,

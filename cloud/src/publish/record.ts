@@ -22,7 +22,8 @@ export interface InferenceRecord {
   /** `source`: the image file, for records printed by `frameline-cloud infer`. */
   frame: { width: number; height: number; source?: string };
   model: string;
-  persons: Person[];
+  /** `track`: the person's track id on this camera (see SCHEMA.md); absent for late frames and repeats. */
+  persons: (Person & { track?: string })[];
   /** Milliseconds: the model's own steps plus decodeMs, inferMs (whole batch), waitMs (consumed to inference start), ageMs (captured to inference start). */
   timings: Record<string, number>;
   /** From the backfill topic: spooled by the agent during an outage, inferred late. */

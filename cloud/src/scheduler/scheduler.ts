@@ -12,12 +12,12 @@ export type SkipReason = 'superseded' | 'too-old' | 'inference-error';
  * may pass their own). Out is whatever a run returns; the scheduler only
  * hands it to onBatch.
  */
-export interface BatchRunner<Out> {
+export interface BatchRunner<Out, Hint = never> {
   /** Whether several frames in one run are cheaper than one run each (known once the runner has started). */
   batchable(): boolean;
   idleCount(): number;
   /** Runs one batch on an idle worker (the caller checks idleCount first). */
-  run(jpegs: Buffer[]): Promise<Out>;
+  run(jpegs: Buffer[], hints?: (Hint | undefined)[]): Promise<Out>;
   /** Called whenever a worker becomes idle. */
   onIdle(listener: () => void): void;
 }
@@ -31,17 +31,19 @@ export interface Dispatched {
   ageMs: number;
 }
 
-export interface SchedulerOptions<Out> {
+export interface SchedulerOptions<Out, Hint = never> {
   maxLagMs: number;
   /** Most frames in one run, when the runner is batchable. */
   maxBatch: number;
   backfillQueue: number;
-  pool: BatchRunner<Out>;
+  pool: BatchRunner<Out, Hint>;
   onSkip(job: Job, reason: SkipReason): void;
   onDispatch?(batch: Dispatched[]): void;
   onBatch(batch: Dispatched[], output: Out | Error): void;
   /** The backfill queue has room again (the consumer may resume the backfill topic). */
   onBackfillRoom?(): void;
+  /** Where the model should look in this frame (tracking); see inference/tracking.ts. */
+  hintFor?(job: Job): Hint | undefined;
   now?: () => number;
 }
 
@@ -58,7 +60,7 @@ interface CameraSlot {
   skippedSince: number;
 }
 
-export function createScheduler<Out>(options: SchedulerOptions<Out>): Scheduler {
+export function createScheduler<Out, Hint = never>(options: SchedulerOptions<Out, Hint>): Scheduler {
   const now = options.now ?? Date.now;
   const limit = () => (options.pool.batchable() ? Math.max(1, options.maxBatch) : 1);
   const cameras = new Map<string, CameraSlot>();
@@ -135,7 +137,8 @@ export function createScheduler<Out>(options: SchedulerOptions<Out>): Scheduler 
     lastDispatchAt = batch[0]!.startedAt;
     options.onDispatch?.(batch);
     const isBackfill = batch[0]!.job.source === 'backfill';
-    const done = options.pool.run(batch.map((d) => d.job.frame.jpeg)).then(
+    const hints = options.hintFor && batch.map((d) => options.hintFor!(d.job));
+    const done = options.pool.run(batch.map((d) => d.job.frame.jpeg), hints).then(
       (out) => finish(out),
       (err: Error) => finish(err),
     );

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { DEFAULT_MAX_FRAME_PIXELS, type Logger } from '@frameline/shared';
 import type { BatchRunner } from '../../scheduler/scheduler.js';
 import type { ImageOutcome, ModelSpec, RunRequest, WorkerInit, WorkerMessage } from './protocol.js';
+import type { TrackingHint } from '../index.js';
 
 export interface BatchOutput {
   outcomes: ImageOutcome[];
@@ -27,7 +28,7 @@ export interface ModelInfo {
   batchable: boolean;
 }
 
-export interface WorkerPool extends BatchRunner<BatchOutput> {
+export interface WorkerPool extends BatchRunner<BatchOutput, TrackingHint> {
   /** Starts every worker; rejects when the model cannot be built. */
   start(): Promise<ModelInfo>;
   /** The model's name, once started. */
@@ -129,13 +130,13 @@ export function createWorkerPool(options: PoolOptions): WorkerPool {
     modelName: () => info?.name,
     batchable: () => info?.batchable ?? false,
     idleCount: () => slots.filter((s) => s.ready && !s.inFlight).length,
-    run(jpegs) {
+    run(jpegs, hints) {
       const slot = slots.find((s) => s.ready && !s.inFlight);
       if (!slot?.worker) return Promise.reject(new Error('no idle inference worker'));
       const id = nextId++;
       // Copy out of the (shared, pooled) Kafka buffers so only these bytes move to the worker.
       const copies = jpegs.map((j) => new Uint8Array(j));
-      const req: RunRequest = { type: 'run', id, jpegs: copies };
+      const req: RunRequest = { type: 'run', id, jpegs: copies, ...(hints ? { hints } : {}) };
       return new Promise<BatchOutput>((resolve, reject) => {
         const worker = slot.worker!;
         const timer = setTimeout(() => {

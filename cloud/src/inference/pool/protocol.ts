@@ -1,7 +1,7 @@
 // Messages between the pool (main thread) and an inference worker, and the
 // contract of the module a worker builds its model with.
 import type { Logger } from '@frameline/shared';
-import type { DecodedImage, PoseModel, PoseResult } from '../index.js';
+import type { DecodedImage, PoseModel, PoseResult, TrackingHint } from '../index.js';
 
 /** Decodes a JPEG, refusing frames with more than maxPixels pixels from their header. */
 export type Decode = (jpeg: Buffer, maxPixels?: number) => Promise<DecodedImage>;
@@ -39,6 +39,8 @@ export interface RunRequest {
   type: 'run';
   id: number;
   jpegs: Uint8Array[];
+  /** Per image, where the model should look (tracking); see inference/tracking.ts. */
+  hints?: (TrackingHint | undefined)[];
 }
 
 export type ImageOutcome =

@@ -49,8 +49,9 @@ async function main(): Promise<void> {
     const decoded = slots.map((i) => decodedAt[i]!);
     const t1 = performance.now();
     const results: PoseResult[] = [];
-    if (model.batchable && decoded.length > 0) results.push(...(await model.infer(decoded)));
-    else for (const image of decoded) results.push(...(await model.infer([image])));
+    const hints = req.hints ? slots.map((i) => req.hints![i]) : undefined;
+    if (model.batchable && decoded.length > 0) results.push(...(await model.infer(decoded, hints)));
+    else for (const [k, image] of decoded.entries()) results.push(...(await model.infer([image], hints && [hints[k]])));
     results.forEach((result, k) => {
       const img = decoded[k]!;
       outcomes[slots[k]!] = { ok: true, result, width: img.width, height: img.height };

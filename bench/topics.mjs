@@ -1,0 +1,18 @@
+// The benches' broker (its own state and ports, so the demo and the tests
+// are left alone) and fresh, uniquely named topic sets with the runner's ACLs.
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import { adminClientConfig, provision } from '../deploy/kafka/provision.mjs';
+import { ROOT } from '../scripts/lib.mjs';
+
+export const BENCH_KAFKA_ENV = { FRAMELINE_KAFKA_DIR: join(ROOT, '.cache/kafka-bench'), KAFKA_INTERNAL_PORT: '39092', KAFKA_EXTERNAL_PORT: '39093', KAFKA_CONTROLLER_PORT: '39094', KAFKA_HEAP: '1g' };
+
+export async function freshTopics(props, prefix) {
+  const id = `${prefix}-${Date.now()}`;
+  const topics = { frames: `${id}.frames`, backfill: `${id}.frames.backfill`, inferences: `${id}.inferences`, alerts: `${id}.alerts`, dlq: `${id}.dlq` };
+  const admin = new kafkajs.Kafka(adminClientConfig(props)).admin();
+  await admin.connect();
+  await provision(admin, topics, 3);
+  await admin.disconnect();
+  return topics;
+}
