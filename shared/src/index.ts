@@ -3,6 +3,7 @@ export * from './record/murmur2.js';
 export * from './record/jpeg.js';
 export * from './record/camera-id.js';
 export * from './topics.js';
+export * from './retry.js';
 export * from './config/units.js';
 export * from './config/secret.js';
 export * from './config/load.js';

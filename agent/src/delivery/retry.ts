@@ -1,7 +1,7 @@
 // What a failed send or connection attempt means for delivery, as a typed
-// error (kafkajs's way: a `retriable` flag on the error), and the jittered,
-// capped exponential backoff between connection attempts.
-import { errorCauses, explainKafkaError, type KafkaConnection } from '@frameline/shared';
+// error (kafkajs's way: a `retriable` flag on the error). The backoff between
+// connection attempts is shared's createBackoff.
+import { errorCauses, explainKafkaError, type KafkaConnection, type RetriableError } from '@frameline/shared';
 
 /** The broker rejected the records themselves: a smaller batch or dropping the record helps, reconnecting does not. */
 const RECORD_REJECTIONS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TIMESTAMP']);
@@ -14,7 +14,7 @@ const PRODUCER_FENCED = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUC
  * `renew-producer`); not retriable: the records themselves were refused
  * (remedy `split`: resend fewer, or drop a lone record).
  */
-export class SendError extends Error {
+export class SendError extends Error implements RetriableError {
   readonly retriable: boolean;
   constructor(
     message: string,
@@ -40,27 +40,4 @@ export function classifySendError(e: unknown, conn: KafkaConnection): SendError 
 export function kafkaErrorType(e: unknown): string | undefined {
   const type = errorCauses(e).map((c) => (c as { type?: unknown }).type).find((t) => typeof t === 'string');
   return type as string | undefined;
-}
-
-/** Jittered exponential backoff, capped: attempt n waits between half and all of min(maxMs, initialMs·2ⁿ). */
-export function nextBackoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-export interface Backoff {
-  /** Milliseconds to wait before the next attempt; each call doubles the ceiling up to the cap. */
-  next(): number;
-  /** A success: the next failure starts from initialMs again. */
-  reset(): void;
-}
-
-export function createBackoff(limits: { initialMs: number; maxMs: number }, random: () => number = Math.random): Backoff {
-  let attempt = 0;
-  return {
-    next: () => nextBackoffMs(attempt++, limits.initialMs, limits.maxMs, random),
-    reset: () => {
-      attempt = 0;
-    },
-  };
 }
