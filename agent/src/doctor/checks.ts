@@ -7,7 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
-import { H, createKafka, errorCauses, explainKafkaError, partitionFor, type Logger } from '@frameline/shared';
+import { H, createKafka, errorCauses, explainKafkaError, partitionFor, splitHostPort, type Logger } from '@frameline/shared';
 import { createCameraSource, resolveCameraBinary, CameraUnavailableError } from '../camera/index.js';
 import { cameraOptions, kafkaConnection, spoolDir, type AgentConfig } from '../config.js';
 
@@ -17,11 +17,6 @@ export interface CheckResult {
   detail: string;
   fix?: string;
   skipped?: boolean;
-}
-
-function hostPort(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
 }
 
 function tcpReach(host: string, port: number, timeoutMs: number): Promise<void> {
@@ -93,7 +88,7 @@ export async function runDoctor(config: AgentConfig, logger: Logger, options: Do
   const results: CheckResult[] = [];
   const add = (r: CheckResult) => results.push(r);
   const conn = { ...kafkaConnection(config), connectionTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs * 2, retry: { retries: 0, initialRetryTimeMs: 100, maxRetryTimeMs: 100 } };
-  const { host, port } = hostPort(config.kafka.brokers[0]!);
+  const { host, port } = splitHostPort(config.kafka.brokers[0]!);
 
   // 1. DNS
   let dnsOk = false;
