@@ -4,6 +4,7 @@ export * from './record/jpeg.js';
 export * from './record/camera-id.js';
 export * from './topics.js';
 export * from './retry.js';
+export * from './timing.js';
 export * from './config/units.js';
 export * from './config/secret.js';
 export * from './config/load.js';

@@ -3,7 +3,7 @@
 // with capped backoff until it succeeds or the service stops, so no result is
 // acknowledged (its offset committed) before the broker has it.
 import type { Producer } from 'kafkajs';
-import { createBackoff, type Logger } from '@frameline/shared';
+import { createBackoff, within, type Logger } from '@frameline/shared';
 import { serialiseRecord, type InferenceRecord } from './record.js';
 
 export interface Publisher {
@@ -82,9 +82,7 @@ export function createPublisher(producer: Producer, topic: string, logger: Logge
       return done.then(() => undefined);
     },
     async close(timeoutMs) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([sending ?? Promise.resolve(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-      clearTimeout(timer);
+      await within(sending ?? Promise.resolve(), timeoutMs);
       closed = true;
     },
   };
