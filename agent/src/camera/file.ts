@@ -10,7 +10,7 @@ import type { Logger } from '@frameline/shared';
 import { createLatestQueue } from './frame-queue.js';
 import { createJpegSplitter } from './jpeg-splitter.js';
 import { jpegSize } from './jpeg-size.js';
-import { createPacer, sleepUnlessAborted } from './pace.js';
+import { createFramePacer, sleepUnlessAborted } from './pace.js';
 import { terminate } from './process.js';
 import { createRestartPolicy, DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from './restart-policy.js';
 import { CameraUnavailableError, createCaptureClock, emptyCameraStats, withQueueAndParser, type CameraSource, type CapturedFrame } from './source.js';
@@ -53,7 +53,7 @@ export function createFileSource(options: FileSourceOptions, logger: Logger): Ca
   let playing: Promise<void> | undefined;
 
   const play = async (frames: () => AsyncIterable<Buffer>, fps: number): Promise<void> => {
-    const pacer = createPacer(fps);
+    const pacer = createFramePacer(fps);
     const signal = abort.signal;
     while (!signal.aborted) {
       let passFrames = 0;

@@ -4,7 +4,7 @@
 import sharp from 'sharp';
 import type { Logger } from '@frameline/shared';
 import { createLatestQueue } from './frame-queue.js';
-import { createPacer } from './pace.js';
+import { createFramePacer } from './pace.js';
 import { createCaptureClock, emptyCameraStats, type CameraSource, type CapturedFrame } from './source.js';
 
 export interface SyntheticOptions {
@@ -51,7 +51,7 @@ export function createSyntheticSource(options: SyntheticOptions, logger: Logger)
   };
 
   const play = async (): Promise<void> => {
-    const pacer = createPacer(options.fps);
+    const pacer = createFramePacer(options.fps);
     try {
       for (let i = 0; options.maxFrames === undefined || i < options.maxFrames; i++) {
         const jpeg = await frameAt(i);

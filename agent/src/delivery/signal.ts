@@ -40,32 +40,3 @@ export function sleep(ms: number, wake?: Signal): Promise<void> {
     }
   });
 }
-
-/**
- * Paces a stream to frames/s and bytes/s (either may be absent): each batch
- * reserves its share of time and waits until its slot begins.
- */
-export type Pacer = ReturnType<typeof createPacer>;
-
-export function createPacer(rate: { framesPerSec?: number; bytesPerSec?: number }, now: () => number = Date.now) {
-  let nextFree = 0;
-  const fps = rate.framesPerSec && rate.framesPerSec > 0 ? rate.framesPerSec : undefined;
-  const bps = rate.bytesPerSec && rate.bytesPerSec > 0 ? rate.bytesPerSec : undefined;
-  return {
-    /** Largest batch worth sending at once: about one second of the rate. */
-    batchLimit(maxFrames: number, maxBytes: number): { frames: number; bytes: number } {
-      return {
-        frames: fps ? Math.max(1, Math.min(maxFrames, Math.floor(fps))) : maxFrames,
-        bytes: bps ? Math.max(1, Math.min(maxBytes, Math.floor(bps))) : maxBytes,
-      };
-    },
-    /** Milliseconds to wait before sending this batch; books its time. */
-    reserve(frames: number, bytes: number): number {
-      const cost = Math.max(fps ? frames / fps : 0, bps ? bytes / bps : 0) * 1000;
-      const t = now();
-      const start = Math.max(t, nextFree);
-      nextFree = start + cost;
-      return start - t;
-    },
-  };
-}
