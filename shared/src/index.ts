@@ -15,3 +15,4 @@ export * from './kafka/client.js';
 export * from './kafka/batches.js';
 export * from './kafka/errors.js';
 export * from './kafka/authorization.js';
+export * from './kafka/retriable.js';
