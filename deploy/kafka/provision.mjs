@@ -8,13 +8,8 @@ import kafkajs from 'kafkajs';
 
 const { Kafka, logLevel, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs;
 
-export const DEFAULT_TOPICS = {
-  frames: 'video.frames',
-  backfill: 'video.frames.backfill',
-  inferences: 'video.inferences',
-  alerts: 'video.alerts',
-  dlq: 'video.frames.dlq',
-};
+/** The topic names, from the one list agent and cloud read too (no build needed). */
+export const DEFAULT_TOPICS = JSON.parse(readFileSync(new URL('../../shared/topics.json', import.meta.url), 'utf8'));
 
 /** Reads the runner's key=value client.properties. */
 export function readClientProperties(file) {
