@@ -8,33 +8,17 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
-import { sharedBroker } from '@frameline/shared/testing';
+import { freePort, sharedBroker, solidJpeg, waitFor as poll } from '@frameline/shared/testing';
 import type { InferenceRecord } from '../src/service.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
 const BIN = fileURLToPath(new URL('./slow-cloud.js', import.meta.url));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = (what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000) => poll(what, cond, timeoutMs, 100);
 
 async function metric(port: number, name: string): Promise<number | undefined> {
   try {
@@ -67,7 +51,7 @@ test('a frame in inference when the service is killed is not committed, and the 
     return child;
   };
 
-  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#468' } }).jpeg().toBuffer();
+  const jpeg = await solidJpeg(64, 48, '#468');
   const camera = 'CAMERA-1';
   const run = randomUUID();
   const partition = partitionFor(camera, 3, 'key');
