@@ -7,11 +7,6 @@ export interface RetriableError extends Error {
   readonly retriable: boolean;
 }
 
-/** True when `e` carries `retriable: true` (a RetriableError or a kafkajs error). */
-export function isRetriable(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { retriable?: unknown }).retriable === true;
-}
-
 export interface BackoffOptions {
   /** Delay (ms) after the first failure. */
   initialMs: number;

@@ -25,7 +25,7 @@ const MAX_PER_SEND = 500;
  * topic refuses writes (a missing ACL, say); beyond this many, publish()
  * refuses, the frames stay uncommitted and are consumed again after the fix.
  */
-export const MAX_QUEUED = 2000;
+const MAX_QUEUED = 2000;
 
 export function createPublisher(producer: Producer, topic: string, logger: Logger): Publisher {
   const log = logger.child('publish');

@@ -23,7 +23,7 @@ export interface KafkaFailure {
 }
 
 /** The innermost kafkajs error type (e.g. MESSAGE_TOO_LARGE), through retry wrappers. */
-export function kafkaErrorType(e: unknown): string | undefined {
+function kafkaErrorType(e: unknown): string | undefined {
   const type = errorCauses(e).map((c) => (c as { type?: unknown }).type).find((t) => typeof t === 'string');
   return type as string | undefined;
 }
