@@ -20,3 +20,35 @@ export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promi
     throw err;
   }
 }
+
+/**
+ * The start-once, stop-once life of a replayed or generated source. stop()
+ * aborts `signal`, waits for the play loop handed to `playing()`, then closes
+ * the queue; a second stop() does nothing.
+ */
+export function createPlayback(queue: { close(): void }) {
+  const abort = new AbortController();
+  let state: 'new' | 'running' | 'stopped' = 'new';
+  let loop: Promise<void> | undefined;
+  return {
+    signal: abort.signal,
+    stopped: () => state === 'stopped',
+    /** Throws unless this is the first start. */
+    claim() {
+      if (state !== 'new') throw new Error('a camera source can be started once; create a new one');
+    },
+    running() {
+      state = 'running';
+    },
+    playing(p: Promise<void>) {
+      loop = p;
+    },
+    async stop() {
+      if (state === 'stopped') return;
+      state = 'stopped';
+      abort.abort();
+      await loop;
+      queue.close();
+    },
+  };
+}
