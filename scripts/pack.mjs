@@ -113,7 +113,8 @@ function copyNodeModules(from, to, manifest) {
   for (const dep of Object.keys(manifest.dependencies ?? {}).filter((d) => d in WORKSPACES)) {
     const dir = WORKSPACES[dep];
     const target = join(to, dep);
-    copyPackage(join(ROOT, dir), target, []);
+    // shared/topics.json: the topic names shared reads at run time
+    copyPackage(join(ROOT, dir), target, ['topics.json']);
     const own = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8'));
     const exports = Object.fromEntries(Object.entries(own.exports ?? {}).filter(([key]) => key !== './testing'));
     writeFileSync(join(target, 'package.json'), `${JSON.stringify({ ...releaseManifest(own), exports }, null, 2)}\n`);

@@ -250,7 +250,7 @@ export function checkFiles(c: AgentConfig, source: string): void {
 }
 
 /** Checks that need more than one key; convict validates keys one by one. */
-export function crossCheck(c: AgentConfig): { key: string; message: string }[] {
+function crossCheck(c: AgentConfig): { key: string; message: string }[] {
   const issues: { key: string; message: string }[] = [];
   if (c.camera.source === 'file' && !c.camera.file.path) issues.push({ key: 'camera.file.path', message: 'is required when camera.source is "file"' });
   if (c.kafka.security !== 'plaintext' && !c.kafka.passwordFile) {

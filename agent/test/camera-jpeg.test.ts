@@ -5,15 +5,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
+import { rawJpeg } from '@frameline/shared/testing';
 import { createJpegSplitter, jpegSize } from '../src/camera/index.js';
 import { FIXTURES } from './fixtures/helpers.js';
 
 const vtest = (n: number) => readFileSync(path.join(FIXTURES, 'vtest-frames', `frame-0${n}.jpg`));
 
 function gradient(width: number, height: number, shift: number): Promise<Buffer> {
-  const px = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < px.length; i++) px[i] = (i * 7 + shift * 31) & 0xff;
-  return sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return rawJpeg(width, height, (i) => (i * 7 + shift * 31) & 0xff, { quality: 90 });
 }
 
 /** A JPEG with an APP1 segment holding a whole thumbnail JPEG (its own FF D8 ... FF D9), as cameras write EXIF. */

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { createRpicamSource, CameraUnavailableError, jpegSize, type CameraSource, type RpicamOptions } from '../src/camera/index.js';
-import { captureLog, FIXTURES, isCompleteJpeg, take, waitFor } from './fixtures/helpers.js';
+import { waitFor } from '@frameline/shared/testing';
+import { captureLog, FIXTURES, isCompleteJpeg, take } from './fixtures/helpers.js';
 
 const BIN = path.join(FIXTURES, 'bin');
 const LEGACY_BIN = path.join(FIXTURES, 'bin-legacy');

@@ -3,7 +3,8 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { createSyntheticSource, jpegSize } from '../src/camera/index.js';
-import { captureLog, isCompleteJpeg, take, waitFor } from './fixtures/helpers.js';
+import { waitFor } from '@frameline/shared/testing';
+import { captureLog, isCompleteJpeg, take } from './fixtures/helpers.js';
 
 describe('synthetic source', () => {
   test('generates decodable JPEGs of the configured size whose content moves', async () => {

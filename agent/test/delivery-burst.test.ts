@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createKafka, createLogger, decodeFrame, encodeFrame, type Frame } from '@frameline/shared';
-import { sharedBroker } from '@frameline/shared/testing';
+import { noisyJpeg, sharedBroker } from '@frameline/shared/testing';
 import { createDelivery } from '../src/delivery/index.js';
-import { noisyJpeg } from './fixtures/helpers.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
 const TOPIC_LIMIT = 1_048_588; // Kafka's default max.message.bytes

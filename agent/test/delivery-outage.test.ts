@@ -18,9 +18,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import type { KafkaMessage } from 'kafkajs';
-import sharp from 'sharp';
 import { Secret, createLogger, type Frame, type KafkaConnection, type Logger } from '@frameline/shared';
-import { startPrivateBroker, type PrivateBroker } from '@frameline/shared/testing';
+import { rawJpeg, startPrivateBroker, type PrivateBroker } from '@frameline/shared/testing';
 import { createDelivery, type Delivery, type DeliveryOptions, type DeliveryStatus } from '../src/delivery/index.js';
 
 const OUTAGE_MS = Number(process.env.FRAMELINE_TEST_OUTAGE_MS ?? 30_000);
@@ -53,11 +52,7 @@ function sinkLogger(): { logger: Logger; lines: string[] } {
 
 async function jpegs(n: number): Promise<Buffer[]> {
   return Promise.all(
-    Array.from({ length: n }, (_, seed) => {
-      const px = Buffer.alloc(64 * 48 * 3);
-      for (let i = 0; i < px.length; i++) px[i] = (i * (seed + 3) + seed * 17) & 0xff;
-      return sharp(px, { raw: { width: 64, height: 48, channels: 3 } }).jpeg().toBuffer();
-    }),
+    Array.from({ length: n }, (_, seed) => rawJpeg(64, 48, (i) => (i * (seed + 3) + seed * 17) & 0xff)),
   );
 }
 

@@ -3,10 +3,12 @@
 // leads to, which segments the spool evicts, how long to back off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BATCH_OVERHEAD } from '@frameline/shared';
+import { BATCH_OVERHEAD, backoffDelayMs } from '@frameline/shared';
 import { decideFailure, decideFrame, deliveryPolicy, shouldSpill, type FlowState, type Wiring } from '../src/delivery/policy.js';
-import { nextBackoffMs, SendError } from '../src/delivery/retry.js';
+import { SendError } from '../src/delivery/retry.js';
 import { planEviction } from '../src/delivery/spool/limits.js';
+
+const nextBackoffMs = (attempt: number, initialMs: number, maxMs: number, random: () => number) => Math.round(backoffDelayMs(attempt, { initialMs, maxMs, random }));
 
 const LIVE: Wiring = { overflow: 'drop-oldest', spoolAhead: false };
 const INLINE: Wiring = { overflow: 'spool', spoolAhead: true };

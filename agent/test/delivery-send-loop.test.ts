@@ -12,7 +12,7 @@ import { runLane, type Lane } from '../src/delivery/send-loop.js';
 import { createSignal } from '../src/delivery/signal.js';
 import { createTally } from '../src/delivery/tally.js';
 import type { DropReason } from '../src/delivery/types.js';
-import { waitFor } from './fixtures/helpers.js';
+import { waitFor } from '@frameline/shared/testing';
 
 const logger = createLogger({ level: 'error', journald: false });
 const kafka: KafkaConnection = { brokers: ['127.0.0.1:9'], clientId: 'unit', security: 'sasl_ssl', username: 'agent' };

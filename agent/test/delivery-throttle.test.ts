@@ -7,9 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createLogger, decodeFrame } from '@frameline/shared';
-import { sharedBroker } from '@frameline/shared/testing';
+import { noisyJpeg, sharedBroker } from '@frameline/shared/testing';
 import { createDelivery } from '../src/delivery/index.js';
-import { noisyJpeg } from './fixtures/helpers.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
 const QUEUE = { maxFrames: 10, maxBytes: 2 << 20 };

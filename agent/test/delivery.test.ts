@@ -1,14 +1,13 @@
 // Delivery against the shared test broker (and, for stop(), against no broker at all).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomFillSync, randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
-import sharp from 'sharp';
 import { createLogger, encodeFrame, partitionFor, type Frame, type KafkaConnection, type TopicSet } from '@frameline/shared';
-import { sharedBroker, type TestBroker } from '@frameline/shared/testing';
+import { rawJpeg, sharedBroker, type TestBroker } from '@frameline/shared/testing';
 import { createDelivery, openSpool, type Delivery, type DeliveryOptions } from '../src/delivery/index.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
@@ -25,11 +24,8 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function jpeg(seed: number, size = 64, noise = false): Promise<Buffer> {
-  const px = Buffer.alloc(size * size * 3);
-  if (noise) randomFillSync(px);
-  else for (let i = 0; i < px.length; i++) px[i] = (i * (seed + 3)) & 0xff;
-  return sharp(px, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+function jpeg(seed: number, size = 64, noise = false): Promise<Buffer> {
+  return rawJpeg(size, size, noise ? () => randomInt(256) : (i) => (i * (seed + 3)) & 0xff, { quality: 90 });
 }
 
 function frame(camera: string, run: string, seq: number, data: Buffer): Frame {

@@ -6,14 +6,11 @@
 // byte, in order (and prints how many after it were recovered too).
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import sharp from 'sharp';
-import { seededRandom, type Random } from '@frameline/shared/testing/random';
+import { rawJpeg, seededRandom, type Random } from '@frameline/shared/testing';
 import { createJpegSplitter } from '../src/camera/index.js';
 
 function jpeg(w: number, h: number, seed: number): Promise<Buffer> {
-  const px = Buffer.alloc(w * h * 3);
-  for (let i = 0; i < px.length; i++) px[i] = (i * 13 + seed * 71) & 0xff;
-  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 85, progressive: seed % 2 === 0 }).toBuffer();
+  return rawJpeg(w, h, (i) => (i * 13 + seed * 71) & 0xff, { quality: 85, progressive: seed % 2 === 0 });
 }
 
 /** Bytes between frames; no FF, so garbage never forms a marker by itself. */

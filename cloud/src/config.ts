@@ -2,7 +2,7 @@
 // once at start (strict: unknown keys are errors naming the key and the file).
 // Every key has an env var FRAMELINE_CLOUD_<PATH>; secrets come from files.
 import convict from 'convict';
-import { ConfigError, DEFAULT_MAX_FRAME_PIXELS, caFileProblem, cameraIdProblem, TOPICS, loadConfig, type LoadOptions, type Secret, type SecurityProtocol, type CameraFrom } from '@frameline/shared';
+import { ConfigError, DEFAULT_MAX_FRAME_PIXELS, caFileProblem, cameraIdProblem, splitHostPort, TOPICS, loadConfig, type LoadOptions, type Secret, type SecurityProtocol, type CameraFrom } from '@frameline/shared';
 import { analysisSchema, checkAnalysis, type AlertsConfig, type AnalysisConfig } from './analysis/schema.js';
 
 export type ModelKind = 'blazepose' | 'onnx-keypoints';
@@ -169,7 +169,7 @@ function checkRanges(c: CloudConfig, source: string): void {
   const caProblem = c.kafka.caFile ? caFileProblem(c.kafka.caFile) : undefined;
   if (caProblem) issues.push({ key: 'kafka.caFile', message: caProblem });
   if (c.kafka.maxFetchBytes <= c.ingest.maxFrameBytes) issues.push({ key: 'kafka.maxFetchBytes', message: 'must be larger than ingest.maxFrameBytes' });
-  const host = c.http.listen.slice(0, c.http.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  const { host } = splitHostPort(c.http.listen);
   if (!c.http.tokenFile && !isLoopback(host)) {
     issues.push({ key: 'http.tokenFile', message: `http.listen "${c.http.listen}" is reachable from other hosts, so the dashboard needs an access token: put one in a file (e.g. openssl rand -hex 32 > dashboard.token; chmod 600) and set http.tokenFile, or listen on 127.0.0.1` });
   }

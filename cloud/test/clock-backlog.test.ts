@@ -5,9 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
-import { sharedBroker } from '@frameline/shared/testing';
+import { sharedBroker, solidJpeg } from '@frameline/shared/testing';
 import { FAST_TEST_MODEL, testCloudConfig } from './support.js';
 import { createCloudService, type InferenceRecord } from '../src/service.js';
 
@@ -21,7 +20,7 @@ test('restart after downtime: a backlog produced 5 s earlier raises no clock war
   const producer = createKafka(broker.connection('agent', 'external'), quiet).producer();
   await producer.connect();
   t.after(() => producer.disconnect());
-  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#336699' } }).jpeg().toBuffer();
+  const jpeg = await solidJpeg(64, 48, '#336699');
   const runs = new Map(CAMERAS.map((c) => [c, randomUUID()]));
   let seq = 0;
   const send = (n: number) => producer.send({

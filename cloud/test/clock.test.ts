@@ -2,9 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
-import { sharedBroker } from '@frameline/shared/testing';
+import { sharedBroker, solidJpeg } from '@frameline/shared/testing';
 import { createCameraClocks } from '../src/ingest/clock.js';
 import { FAST_TEST_MODEL, testCloudConfig } from './support.js';
 import { createCloudService, type InferenceRecord } from '../src/service.js';
@@ -36,7 +35,7 @@ test('frames of a camera whose clock is 15 s behind are inferred, not all skippe
   const producer = createKafka(broker.connection('agent', 'external'), logger).producer();
   await producer.connect();
   t.after(() => producer.disconnect());
-  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#884422' } }).jpeg().toBuffer();
+  const jpeg = await solidJpeg(64, 48, '#884422');
   const run = randomUUID();
   for (let seq = 0; seq < 50; seq++) {
     const frame = { camera: 'CAMERA-1', run, seq, capturedAt: Date.now() - 15_000, width: 64, height: 48, jpeg };

@@ -3,24 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
-import { sharedBroker } from '@frameline/shared/testing';
+import { sharedBroker, solidJpeg, waitForValue } from '@frameline/shared/testing';
 import { testCloudConfig } from './support.js';
 import { slowModel } from './slow-model.js';
 import { createCloudService } from '../src/service.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000) => waitForValue(what, probe, timeoutMs, 250);
 
 test('a wedged model turns /healthz to 503 with the reason, and /metrics shows lag per partition and busy workers', async (t) => {
   const broker = await sharedBroker();
@@ -39,7 +30,7 @@ test('a wedged model turns /healthz to 503 with the reason, and /metrics shows l
 
   const producer = createKafka(broker.connection('agent', 'external'), logger).producer();
   await producer.connect();
-  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#446688' } }).jpeg().toBuffer();
+  const jpeg = await solidJpeg(64, 48, '#446688');
   const run = randomUUID();
   await producer.send({
     topic: topics.frames,

@@ -10,10 +10,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import sharp from 'sharp';
 import type { Producer } from 'kafkajs';
 import { createKafka, createLogger, encodeFrame, partitionFor, H, type TopicSet } from '@frameline/shared';
-import { sharedBroker, type TestBroker } from '@frameline/shared/testing';
+import { sharedBroker, solidJpeg, waitFor, type TestBroker } from '@frameline/shared/testing';
 import type { CloudConfig } from '../src/config.js';
 import { FAST_TEST_MODEL, testCloudConfig, type Tree } from './support.js';
 import { slowModel } from './slow-model.js';
@@ -33,7 +32,7 @@ before(async () => {
   producer = createKafka(broker.connection('agent', 'external'), logger).producer();
   await producer.connect();
   images = await Promise.all(Array.from({ length: 6 }, (_, i) =>
-    sharp({ create: { width: 160, height: 120, channels: 3, background: { r: (i * 40) % 256, g: 90, b: 200 - i * 20 } } }).jpeg({ quality: 70 }).toBuffer()));
+    solidJpeg(160, 120, { r: (i * 40) % 256, g: 90, b: 200 - i * 20 }, 70)));
 });
 
 after(async () => {
@@ -42,14 +41,6 @@ after(async () => {
 
 function cloudConfig(topics: TopicSet, over: Tree = {}): CloudConfig {
   return testCloudConfig(broker, topics, over);
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Reads a topic from the beginning as the cloud user would. */

@@ -5,9 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
-import { sharedBroker } from '@frameline/shared/testing';
+import { sharedBroker, solidJpeg } from '@frameline/shared/testing';
 import { createCloudService, type InferenceRecord } from '../src/service.js';
 import { FAST_TEST_MODEL, testCloudConfig } from './support.js';
 
@@ -28,7 +27,7 @@ test('a second instance joins and the first leaves mid-stream: work moves, offse
   const producer = createKafka(broker.connection('agent', 'external'), logger).producer();
   await producer.connect();
   t.after(() => producer.disconnect());
-  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#335577' } }).jpeg().toBuffer();
+  const jpeg = await solidJpeg(64, 48, '#335577');
   const cameras = ['CAMERA-1', 'CAMERA-2', 'CAMERA-3'];
   const run = randomUUID();
   let seq = 0;

@@ -5,9 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
-import { sharedBroker } from '@frameline/shared/testing';
+import { rawJpeg, sharedBroker } from '@frameline/shared/testing';
 import { loadCloudConfig } from '../src/config.js';
 import { createCloudService, type InferenceRecord } from '../src/service.js';
 import { slowModel } from './slow-model.js';
@@ -20,16 +19,10 @@ const logger = createLogger({ level: 'error', scope: 'test' });
 
 /** ~30 distinct real JPEGs (noise over a gradient, 320x240), made once and cycled. */
 async function makeJpegs(n: number): Promise<Buffer[]> {
-  return Promise.all(Array.from({ length: n }, async (_, i) => {
-    const raw = Buffer.alloc(320 * 240 * 3);
-    for (let p = 0; p < raw.length; p += 3) {
-      const x = (p / 3) % 320;
-      raw[p] = (x + i * 8) & 255;
-      raw[p + 1] = ((p * 7919) >> 8) & 255;
-      raw[p + 2] = (i * 9) & 255;
-    }
-    return sharp(raw, { raw: { width: 320, height: 240, channels: 3 } }).jpeg({ quality: 75 }).toBuffer();
-  }));
+  return Promise.all(Array.from({ length: n }, (_, i) => rawJpeg(320, 240, (b) => {
+    const p = b - (b % 3); // the pixel's first byte
+    return [((p / 3) % 320 + i * 8) & 255, ((p * 7919) >> 8) & 255, (i * 9) & 255][b % 3]!;
+  }, { quality: 75 })));
 }
 
 const mib = (n: number) => Math.round(n / 1048576);

@@ -4,13 +4,13 @@
 // broker tests (scheduler-lag, ingest, health) check the same rules end to end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import sharp from 'sharp';
 import { createOffsetTracker } from '../src/ingest/offsets.js';
 import type { Job, Source } from '../src/ingest/handoff.js';
 import { createScheduler, type BatchRunner, type Dispatched, type Scheduler, type SkipReason } from '../src/scheduler/scheduler.js';
+import { solidJpeg } from '@frameline/shared/testing';
 
 const MAX_LAG_MS = 1000;
-const jpeg = await sharp({ create: { width: 16, height: 12, channels: 3, background: '#345' } }).jpeg().toBuffer();
+const jpeg = await solidJpeg(16, 12, '#345');
 const tracker = createOffsetTracker();
 let offset = 0;
 

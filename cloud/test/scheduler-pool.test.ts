@@ -2,10 +2,10 @@
 // its worker terminated and replaced, and the pool serves again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import sharp from 'sharp';
 import { createLogger } from '@frameline/shared';
 import { createWorkerPool } from '../src/inference/pool/pool.js';
 import { slowModel } from './slow-model.js';
+import { solidJpeg } from '@frameline/shared/testing';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
 
@@ -13,7 +13,7 @@ test('a batch past batchTimeoutMs terminates its worker; the replacement serves 
   const pool = createWorkerPool({ size: 1, model: slowModel({ msPerFrame: 20_000, batchable: false }), logLevel: 'error', logger, batchTimeoutMs: 1500 });
   t.after(() => pool.close());
   await pool.start();
-  const jpeg = await sharp({ create: { width: 32, height: 24, channels: 3, background: '#123456' } }).jpeg().toBuffer();
+  const jpeg = await solidJpeg(32, 24, '#123456');
 
   const started = Date.now();
   await assert.rejects(pool.run([jpeg]), /exited .* during a batch/);

@@ -11,14 +11,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { createKafka, createLogger, encodeFrame, partitionFor } from '@frameline/shared';
-import { sharedBroker } from '@frameline/shared/testing';
-import { freePort, waitFor } from './support.js';
+import { freePort, sharedBroker, solidJpeg, waitFor as poll } from '@frameline/shared/testing';
 import type { InferenceRecord } from '../src/service.js';
 
 const logger = createLogger({ level: 'error', scope: 'test' });
 const BIN = fileURLToPath(new URL('./slow-cloud.js', import.meta.url));
+
+const waitFor = (what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000) => poll(what, cond, timeoutMs, 100);
 
 async function metric(port: number, name: string): Promise<number | undefined> {
   try {
@@ -51,7 +51,7 @@ test('a frame in inference when the service is killed is not committed, and the 
     return child;
   };
 
-  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#468' } }).jpeg().toBuffer();
+  const jpeg = await solidJpeg(64, 48, '#468');
   const camera = 'CAMERA-1';
   const run = randomUUID();
   const partition = partitionFor(camera, 3, 'key');

@@ -10,14 +10,12 @@ import kafkajs from 'kafkajs';
 
 const { Kafka, logLevel, ConfigResourceTypes, AclResourceTypes, AclOperationTypes, AclPermissionTypes, ResourcePatternTypes } = kafkajs;
 
-export const DEFAULT_TOPICS = {
-  frames: 'video.frames',
-  backfill: 'video.frames.backfill',
-  inferences: 'video.inferences',
-  alerts: 'video.alerts',
-  dlq: 'video.frames.dlq',
-  agents: 'video.agents',
-};
+/**
+ * The topic names: the one list (shared/topics.json) that agent and cloud read
+ * too. topics.json beside this file links to it, so the folder Terraform ships
+ * to a broker host carries the list without the rest of the checkout.
+ */
+export const DEFAULT_TOPICS = JSON.parse(readFileSync(new URL('./topics.json', import.meta.url), 'utf8'));
 
 /** Reads the runner's key=value client.properties. */
 export function readClientProperties(file) {

@@ -1,10 +1,11 @@
-/** Topic names shared by agent, cloud and the broker runner (deploy/kafka/provision.mjs). */
-export const TOPICS = {
-  frames: 'video.frames',
-  backfill: 'video.frames.backfill',
-  inferences: 'video.inferences',
-  alerts: 'video.alerts',
-  dlq: 'video.frames.dlq',
-} as const;
+// Topic names shared by agent, cloud and the broker runner. The one list is
+// shared/topics.json: deploy/kafka/provision.mjs reads it on a broker host
+// that has the source but no build (deploy/kafka/topics.json links here; Terraform ships
+// its content), and scripts/pack.mjs puts it into the Pi's release.
+import { readFileSync } from 'node:fs';
 
-export type TopicSet = { [K in keyof typeof TOPICS]: string };
+/** A topic set; `agents` (the agents' compacted status topic) is optional so tests can make sets without it. */
+export type TopicSet = Record<'frames' | 'backfill' | 'inferences' | 'alerts' | 'dlq', string> & { agents?: string };
+
+// From shared/dist/src/ (compiled) two levels up is the package root.
+export const TOPICS: Readonly<Required<TopicSet>> = Object.freeze(JSON.parse(readFileSync(new URL('../../topics.json', import.meta.url), 'utf8')) as Required<TopicSet>);

@@ -1,9 +1,6 @@
-// Real JPEG bytes for tests, encoded by libjpeg through sharp. sharp is a
-// dev-time dependency here: shared itself never decodes images.
-import sharp from 'sharp';
+// Real JPEG bytes for the shared tests: one gradient, from the toolbox's encoder.
+import { rawJpeg } from '../src/testing/jpegs.js';
 
-export async function realJpeg(width: number, height: number, seed = 1): Promise<Buffer> {
-  const pixels = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7 + seed * 31) & 0xff;
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+export function realJpeg(width: number, height: number, seed = 1): Promise<Buffer> {
+  return rawJpeg(width, height, (i) => (i * 7 + seed * 31) & 0xff, { quality: 80 });
 }

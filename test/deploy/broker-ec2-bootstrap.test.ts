@@ -203,7 +203,7 @@ exec sleep 3600`;
     const version = /<kafka.version>(.+)<\/kafka.version>/.exec(readFileSync(join(REPO_ROOT, 'deploy/kafka/pom.xml'), 'utf8'))![1]!;
     await onHost('bash', '-c', `set -e
 mkdir -p /opt/frameline/kafka /opt/frameline/kafka-dist/${version}/libs /opt/frameline/kafka/node_modules/kafkajs
-cp -r "${REPO_ROOT}/deploy/kafka/." /opt/frameline/kafka/
+cp -rL "${REPO_ROOT}/deploy/kafka/." /opt/frameline/kafka/
 mount --bind -o ro "${REPO_ROOT}/.cache/kafka-dist/${version}/libs" /opt/frameline/kafka-dist/${version}/libs
 mount --bind -o ro "${REPO_ROOT}/node_modules/kafkajs" /opt/frameline/kafka/node_modules/kafkajs`);
     await writeEnv(env);

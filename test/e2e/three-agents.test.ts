@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { decodeFrame } from '@frameline/shared';
-import { REPO_ROOT, sharedBroker } from '@frameline/shared/testing';
+import { REPO_ROOT, freePort, sharedBroker } from '@frameline/shared/testing';
 
 const BIN = join(REPO_ROOT, 'agent/bin/frameline-agent.js');
 const VIDEO = join(REPO_ROOT, 'agent/test/fixtures/vtest.mp4');
@@ -29,16 +28,6 @@ function runAgent(configFile: string, camera: string, runForMs: number): Promise
       clearTimeout(timer);
       const sent = Number(/\[agent\] stopped .*sent=(\d+)/.exec(log)?.[1] ?? NaN);
       resolve({ camera, sent, code, log });
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
     });
   });
 }

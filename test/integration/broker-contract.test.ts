@@ -9,13 +9,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import sharp from 'sharp';
 import type { KafkaMessage } from 'kafkajs';
 import {
   createKafka, createLogger, decodeFrame, encodeFrame, explainKafkaError, partitionFor,
   type Frame, type TopicSet,
 } from '@frameline/shared';
-import { sharedBroker, type TestBroker } from '@frameline/shared/testing';
+import { rawJpeg, sharedBroker, type TestBroker } from '@frameline/shared/testing';
 
 const run = promisify(execFile);
 const logger = createLogger({ level: 'warn', scope: 'test' });
@@ -27,11 +26,8 @@ before(async () => {
   topics = await broker.topics('contract');
 });
 
-async function jpeg(seed: number): Promise<Buffer> {
-  const w = 96, h = 64;
-  const px = Buffer.alloc(w * h * 3, 0);
-  for (let i = 0; i < px.length; i++) px[i] = (i * (seed + 3)) & 0xff;
-  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg().toBuffer();
+function jpeg(seed: number): Promise<Buffer> {
+  return rawJpeg(96, 64, (i) => (i * (seed + 3)) & 0xff);
 }
 
 async function frames(camera: string, n: number): Promise<Frame[]> {

@@ -9,11 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '@frameline/shared';
-import { REPO_ROOT, sharedBroker } from '@frameline/shared/testing';
+import { REPO_ROOT, freePort, sharedBroker, waitFor } from '@frameline/shared/testing';
 
 const BIN = join(REPO_ROOT, 'agent/bin/frameline-agent.js');
 const CAMERA = 'CAMERA-9';
@@ -30,16 +29,6 @@ interface SpoolModule {
     stats(): { tornRecordsSkipped: number };
     close(): Promise<void>;
   }>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,13 +48,7 @@ function startAgent(configFile: string): Agent {
   return { child, log: () => log, exited };
 }
 
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const until = (what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number) => waitFor(what, condition, timeoutMs, 50);
 
 /** Frames (run/seq) in a copy of the spool directory: what the spool holds, unacknowledged, right now. */
 async function spooledFrames(spoolModule: SpoolModule, dir: string, logger: Logger): Promise<{ frames: string[]; torn: number }> {

@@ -8,11 +8,10 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT, sharedBroker, type TestBroker } from '@frameline/shared/testing';
+import { REPO_ROOT, freePort, sharedBroker, type TestBroker } from '@frameline/shared/testing';
 import type { TopicSet } from '@frameline/shared';
 import { cloudConfigFile, startCloud } from './cloud-process.js';
 
@@ -33,14 +32,6 @@ before(async () => {
   writeFileSync(join(creds, 'kafka-password'), `${secretOf('agent')}\n`, { mode: 0o600 });
   writeFileSync(join(creds, 'cloud-password'), `${secretOf('cloud')}\n`, { mode: 0o600 });
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Everything a local user could read about a process: its argv and environment. */
 function procView(pid: number): string {

@@ -10,7 +10,7 @@ import type { Logger } from '@frameline/shared';
 import { createLatestQueue } from './frame-queue.js';
 import { createJpegSplitter } from './jpeg-splitter.js';
 import { jpegSize } from './jpeg-size.js';
-import { createPacer, sleepUnlessAborted } from './pace.js';
+import { createFramePacer, createPlayback, sleepUnlessAborted } from './pace.js';
 import { terminate } from './process.js';
 import { createRestartPolicy, DEFAULT_RESTART_POLICY, type RestartPolicyOptions } from './restart-policy.js';
 import { CameraUnavailableError, createCaptureClock, emptyCameraStats, withQueueAndParser, type CameraSource, type CapturedFrame } from './source.js';
@@ -48,13 +48,11 @@ export function createFileSource(options: FileSourceOptions, logger: Logger): Ca
   const policy = createRestartPolicy({ ...DEFAULT_RESTART_POLICY, ...options.restart });
   const captureClock = createCaptureClock();
   const stats = emptyCameraStats();
-  const abort = new AbortController();
-  let state: 'new' | 'running' | 'stopped' = 'new';
-  let playing: Promise<void> | undefined;
+  const playback = createPlayback(queue);
 
   const play = async (frames: () => AsyncIterable<Buffer>, fps: number): Promise<void> => {
-    const pacer = createPacer(fps);
-    const signal = abort.signal;
+    const pacer = createFramePacer(fps);
+    const signal = playback.signal;
     while (!signal.aborted) {
       let passFrames = 0;
       try {
@@ -98,7 +96,7 @@ export function createFileSource(options: FileSourceOptions, logger: Logger): Ca
         proc.once('close', (code) => resolve(code));
       });
       exited.catch(() => undefined); // observed below; avoid an unhandled rejection meanwhile
-      logLines(proc.stderr, log, { pid: proc.pid }, { quiet: () => state === 'stopped' });
+      logLines(proc.stderr, log, { pid: proc.pid }, { quiet: playback.stopped });
       splitter.reset();
       try {
         // for-await pulls only as fast as we pace, so the pipe fills and ffmpeg waits.
@@ -130,19 +128,13 @@ export function createFileSource(options: FileSourceOptions, logger: Logger): Ca
 
   return {
     async start() {
-      if (state !== 'new') throw new Error('a camera source can be started once; create a new one');
+      playback.claim();
       const { frames, fps } = await prepare();
-      state = 'running';
+      playback.running();
       log.info('replaying', { fps, loop: options.loop !== false });
-      playing = play(frames, fps);
+      playback.playing(play(frames, fps));
     },
-    async stop() {
-      if (state === 'stopped') return;
-      state = 'stopped';
-      abort.abort();
-      await playing;
-      queue.close();
-    },
+    stop: playback.stop,
     frames: () => queue,
     stats: () => withQueueAndParser(stats, queue.dropped, splitter.stats()),
   };

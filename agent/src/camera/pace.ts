@@ -2,26 +2,12 @@
 // fixed grid, so timer jitter does not drift the rate. A consumer that falls
 // behind by more than a slot re-anchors the grid instead of bursting to catch up.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createPacer, type Pacer } from '@frameline/shared';
 
-export interface Pacer {
-  /** Resolves at the next slot; rejects with AbortError when `signal` aborts. */
-  wait(signal?: AbortSignal): Promise<void>;
-}
-
-export function createPacer(fps: number, now: () => number = () => performance.now()): Pacer {
+/** One frame every 1/fps on a fixed grid (shared's createPacer, one slot of slack). */
+export function createFramePacer(fps: number, now: () => number = () => performance.now()): Pacer {
   if (!(fps > 0 && fps <= 1000)) throw new RangeError(`fps must be in (0, 1000], got ${fps}`);
-  const interval = 1000 / fps;
-  let due: number | undefined;
-  return {
-    async wait(signal) {
-      const t = now();
-      if (due === undefined || t - due > interval) due = t;
-      const ms = due - t;
-      due += interval;
-      if (ms > 0) await sleep(ms, undefined, { signal });
-      else signal?.throwIfAborted();
-    },
-  };
+  return createPacer({ framesPerSec: fps, slackMs: 1000 / fps }, now);
 }
 
 /** Sleeps `ms`; resolves false instead of throwing when `signal` aborts first. */
@@ -33,4 +19,36 @@ export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promi
     if (signal.aborted) return false;
     throw err;
   }
+}
+
+/**
+ * The start-once, stop-once life of a replayed or generated source. stop()
+ * aborts `signal`, waits for the play loop handed to `playing()`, then closes
+ * the queue; a second stop() does nothing.
+ */
+export function createPlayback(queue: { close(): void }) {
+  const abort = new AbortController();
+  let state: 'new' | 'running' | 'stopped' = 'new';
+  let loop: Promise<void> | undefined;
+  return {
+    signal: abort.signal,
+    stopped: () => state === 'stopped',
+    /** Throws unless this is the first start. */
+    claim() {
+      if (state !== 'new') throw new Error('a camera source can be started once; create a new one');
+    },
+    running() {
+      state = 'running';
+    },
+    playing(p: Promise<void>) {
+      loop = p;
+    },
+    async stop() {
+      if (state === 'stopped') return;
+      state = 'stopped';
+      abort.abort();
+      await loop;
+      queue.close();
+    },
+  };
 }

@@ -1,7 +1,8 @@
 // When to start a camera process again: exponential backoff with jitter and a
 // cap, plus a rate limit over a sliding window so that a camera that dies
 // right after each frame cannot spin (Frigate's watchdog rule). One place for
-// the rule; sources only ask for the next delay.
+// the rule; sources only ask for the next delay. The backoff itself is shared's.
+import { backoffDelayMs } from '@frameline/shared';
 
 export interface RestartPolicyOptions {
   /** First delay after a failure. */
@@ -40,16 +41,13 @@ export const DEFAULT_RESTART_POLICY: RestartPolicyOptions = {
 };
 
 export function createRestartPolicy(options: RestartPolicyOptions): RestartPolicy {
-  const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.5));
-  const random = options.random ?? Math.random;
   let attempt = 0;
   const recent: number[] = []; // start times of restarts inside the window, oldest first
 
   return {
     next(now) {
       attempt++;
-      const exponential = Math.min(options.maxMs, options.initialMs * 2 ** (attempt - 1));
-      let delayMs = exponential * (1 - jitter + jitter * random());
+      let delayMs = backoffDelayMs(attempt - 1, options);
       let limited = false;
       while (recent.length > 0 && recent[0]! <= now - options.windowMs) recent.shift();
       if (recent.length >= options.maxRestarts) {

@@ -4,7 +4,7 @@
 import sharp from 'sharp';
 import type { Logger } from '@frameline/shared';
 import { createLatestQueue } from './frame-queue.js';
-import { createPacer } from './pace.js';
+import { createFramePacer, createPlayback } from './pace.js';
 import { createCaptureClock, emptyCameraStats, type CameraSource, type CapturedFrame } from './source.js';
 
 export interface SyntheticOptions {
@@ -32,13 +32,11 @@ export function createSyntheticSource(options: SyntheticOptions, logger: Logger)
   const queue = createLatestQueue<CapturedFrame>(options.queueFrames ?? 3);
   const captureClock = createCaptureClock();
   const stats = emptyCameraStats();
-  const abort = new AbortController();
+  const playback = createPlayback(queue);
   const still = options.content === 'still';
   const quality = options.quality ?? 80;
   const background = gradient(width, height);
   let cycle: Buffer[] = [];
-  let state: 'new' | 'running' | 'stopped' = 'new';
-  let playing: Promise<void> | undefined;
 
   const render = (index: number): Promise<Buffer> =>
     sharp(still ? background : drawFrame(background, width, height, index), { raw: { width, height, channels: 3 } })
@@ -51,11 +49,11 @@ export function createSyntheticSource(options: SyntheticOptions, logger: Logger)
   };
 
   const play = async (): Promise<void> => {
-    const pacer = createPacer(options.fps);
+    const pacer = createFramePacer(options.fps);
     try {
       for (let i = 0; options.maxFrames === undefined || i < options.maxFrames; i++) {
         const jpeg = await frameAt(i);
-        await pacer.wait(abort.signal);
+        await pacer.wait(playback.signal);
         const capturedAt = captureClock();
         stats.frames++;
         stats.bytes += jpeg.length;
@@ -63,7 +61,7 @@ export function createSyntheticSource(options: SyntheticOptions, logger: Logger)
         queue.push({ jpeg, capturedAt, width, height });
       }
     } catch (err) {
-      if (!abort.signal.aborted) log.error('synthetic source failed', { error: err as Error });
+      if (!playback.signal.aborted) log.error('synthetic source failed', { error: err as Error });
     } finally {
       queue.close();
     }
@@ -71,20 +69,14 @@ export function createSyntheticSource(options: SyntheticOptions, logger: Logger)
 
   return {
     async start() {
-      if (state !== 'new') throw new Error('a camera source can be started once; create a new one');
-      state = 'running';
+      playback.claim();
+      playback.running();
       const k = still ? 1 : (options.cycleFrames ?? 0);
       cycle = await Promise.all(Array.from({ length: k }, (_, i) => render(i)));
       log.info('generating frames', { width, height, fps: options.fps, cycleFrames: cycle.length });
-      playing = play();
+      playback.playing(play());
     },
-    async stop() {
-      if (state === 'stopped') return;
-      state = 'stopped';
-      abort.abort();
-      await playing;
-      queue.close();
-    },
+    stop: playback.stop,
     frames: () => queue,
     stats: () => ({ ...stats, droppedFrames: queue.dropped }),
   };

@@ -2,9 +2,9 @@
 // jittered, capped exponential backoff; a failed send (retry.ts's retriable
 // SendError) marks the broker down and starts an outage. Reconnecting is the
 // only remedy here; what happens to the frames meanwhile is the buffers'.
-import { explainKafkaError, type KafkaConnection, type Logger } from '@frameline/shared';
+import { createBackoff, explainKafkaError, type KafkaConnection, type Logger } from '@frameline/shared';
 import type { Link } from './link.js';
-import { createBackoff, type SendError } from './retry.js';
+import type { SendError } from './retry.js';
 import { sleep, type Signal } from './signal.js';
 import type { Tally } from './tally.js';
 

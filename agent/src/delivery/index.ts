@@ -11,13 +11,13 @@
 // reliable separate  as inline, but the spool drains on its own lane to the
 //                    backfill topic, paced, while new frames go to the frames
 //                    topic at once.
-import { encodeFrame, recordSize, type Frame } from '@frameline/shared';
+import { createPacer, encodeFrame, recordSize, within, type Frame } from '@frameline/shared';
 import { createMemoryBuffer, type FrameBuffer, type MemoryBuffer } from './buffer.js';
 import { createConnection } from './connection.js';
 import { createLink } from './link.js';
 import { decideFrame, deliveryPolicy, shouldSpill, type FlowState, type Wiring } from './policy.js';
 import { runLane, type Lane, type LaneRun } from './send-loop.js';
-import { createPacer, createSignal, within } from './signal.js';
+import { createSignal } from './signal.js';
 import { createSpoolBuffer, type SpoolBuffer } from './spool-buffer.js';
 import { createTally } from './tally.js';
 import type { BackfillMode, Delivery, DeliveryDeps, DeliveryOptions, DeliveryPolicy, DeliveryStatus, DropReason } from './types.js';

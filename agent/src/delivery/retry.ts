@@ -1,12 +1,7 @@
 // What a failed send or connection attempt means for delivery, as a typed
-// error (kafkajs's way: a `retriable` flag on the error), and the jittered,
-// capped exponential backoff between connection attempts.
-import { errorCauses, explainKafkaError, type KafkaConnection } from '@frameline/shared';
-
-/** The broker rejected the records themselves: a smaller batch or dropping the record helps, reconnecting does not. */
-const RECORD_REJECTIONS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'INVALID_TIMESTAMP']);
-/** The broker no longer knows our idempotent producer id: start a new one. */
-const PRODUCER_FENCED = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
+// error (kafkajs's way: a `retriable` flag on the error). The backoff between
+// connection attempts is shared's createBackoff.
+import { classifyKafkaError, explainKafkaError, type KafkaConnection, type RetriableError } from '@frameline/shared';
 
 /**
  * A failed produce request, classified. `retriable`: the same records may
@@ -14,7 +9,7 @@ const PRODUCER_FENCED = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUC
  * `renew-producer`); not retriable: the records themselves were refused
  * (remedy `split`: resend fewer, or drop a lone record).
  */
-export class SendError extends Error {
+export class SendError extends Error implements RetriableError {
   readonly retriable: boolean;
   constructor(
     message: string,
@@ -29,38 +24,13 @@ export class SendError extends Error {
   }
 }
 
+/**
+ * Shared's classifyKafkaError, as delivery's remedy. An ACL refusal counts as
+ * a connection problem here: the agent keeps reconnecting until it is granted.
+ */
 export function classifySendError(e: unknown, conn: KafkaConnection): SendError {
-  const type = kafkaErrorType(e);
-  if (type && RECORD_REJECTIONS.has(type)) return new SendError(`the broker rejected the records (${type})`, 'split', type, { cause: e });
+  const { kind, type } = classifyKafkaError(e);
+  if (kind === 'records-rejected') return new SendError(`the broker rejected the records (${type})`, 'split', type, { cause: e });
   const message = explainKafkaError(e, conn).message;
-  return new SendError(message, type && PRODUCER_FENCED.has(type) ? 'renew-producer' : 'reconnect', type, { cause: e });
-}
-
-/** The innermost kafkajs error type (e.g. MESSAGE_TOO_LARGE), through retry wrappers. */
-export function kafkaErrorType(e: unknown): string | undefined {
-  const type = errorCauses(e).map((c) => (c as { type?: unknown }).type).find((t) => typeof t === 'string');
-  return type as string | undefined;
-}
-
-/** Jittered exponential backoff, capped: attempt n waits between half and all of min(maxMs, initialMs·2ⁿ). */
-export function nextBackoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-export interface Backoff {
-  /** Milliseconds to wait before the next attempt; each call doubles the ceiling up to the cap. */
-  next(): number;
-  /** A success: the next failure starts from initialMs again. */
-  reset(): void;
-}
-
-export function createBackoff(limits: { initialMs: number; maxMs: number }, random: () => number = Math.random): Backoff {
-  let attempt = 0;
-  return {
-    next: () => nextBackoffMs(attempt++, limits.initialMs, limits.maxMs, random),
-    reset: () => {
-      attempt = 0;
-    },
-  };
+  return new SendError(message, kind === 'producer-fenced' ? 'renew-producer' : 'reconnect', type, { cause: e });
 }

@@ -9,7 +9,8 @@ import type { Link } from './link.js';
 import { planRequest, type RequestPlan } from './plan.js';
 import { decideFailure } from './policy.js';
 import { classifySendError } from './retry.js';
-import { sleep, type Pacer, type Signal } from './signal.js';
+import type { Pacer } from '@frameline/shared';
+import { sleep, type Signal } from './signal.js';
 import type { Tally } from './tally.js';
 import type { LaneName, SentSample } from './types.js';
 

@@ -7,7 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
-import { H, createKafka, errorCauses, explainKafkaError, partitionFor, type Logger } from '@frameline/shared';
+import { H, createKafka, errorCauses, explainKafkaError, partitionFor, splitHostPort, within, type Logger } from '@frameline/shared';
 import { createCameraSource, resolveCameraBinary, CameraUnavailableError } from '../camera/index.js';
 import { cameraOptions, kafkaConnection, spoolDir, type AgentConfig } from '../config.js';
 
@@ -17,11 +17,6 @@ export interface CheckResult {
   detail: string;
   fix?: string;
   skipped?: boolean;
-}
-
-function hostPort(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
 }
 
 function tcpReach(host: string, port: number, timeoutMs: number): Promise<void> {
@@ -93,7 +88,7 @@ export async function runDoctor(config: AgentConfig, logger: Logger, options: Do
   const results: CheckResult[] = [];
   const add = (r: CheckResult) => results.push(r);
   const conn = { ...kafkaConnection(config), connectionTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs * 2, retry: { retries: 0, initialRetryTimeMs: 100, maxRetryTimeMs: 100 } };
-  const { host, port } = hostPort(config.kafka.brokers[0]!);
+  const { host, port } = splitHostPort(config.kafka.brokers[0]!);
 
   // 1. DNS
   let dnsOk = false;
@@ -222,14 +217,9 @@ async function checkCamera(config: AgentConfig, logger: Logger, timeoutMs: numbe
     const source = createCameraSource(cameraOptions(config), logger);
     await source.start();
     const iterator = source.frames()[Symbol.asyncIterator]();
-    let timer: NodeJS.Timeout | undefined;
-    const first = await Promise.race([
-      iterator.next(),
-      new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); }),
-    ]);
-    clearTimeout(timer);
+    const first = await within(iterator.next(), timeoutMs);
     await source.stop();
-    if (first === 'timeout' || first.done) {
+    if (first === undefined || first.done) {
       return { name, ok: false, detail: `no frame from the ${config.camera.source} source within ${timeoutMs} ms`, fix: 'run rpicam-hello to check the camera cable and that no other process holds the camera' };
     }
     return { name, ok: true, detail: `${config.camera.source}: one ${first.value.width}x${first.value.height} frame, ${first.value.jpeg.length} bytes` };

@@ -5,7 +5,7 @@
 // free of prom-client.
 import { createServer, type Server } from 'node:http';
 import client from 'prom-client';
-import type { Logger } from '@frameline/shared';
+import { splitHostPort, type Logger } from '@frameline/shared';
 import type { CameraStats } from '../camera/index.js';
 import type { PipelineStats } from '../pipeline/index.js';
 import type { DeliveryStatus } from '../delivery/index.js';
@@ -82,9 +82,7 @@ export function createAgentMetrics(camera: string, sources: StatsSources): Agent
 
 /** Serves /metrics on `listen` (host:port). Returns the server so the caller can close it. */
 export async function serveMetrics(listen: string, registry: client.Registry, logger: Logger): Promise<Server> {
-  const idx = listen.lastIndexOf(':');
-  const host = listen.slice(0, idx).replace(/^\[|\]$/g, '');
-  const port = Number(listen.slice(idx + 1));
+  const { host, port } = splitHostPort(listen);
   if (!['127.0.0.1', 'localhost', '::1'].includes(host)) {
     logger.warn('metrics endpoint is reachable beyond this machine; it has no authentication', { listen });
   }

@@ -3,7 +3,7 @@
 // with capped backoff until it succeeds or the service stops, so no result is
 // acknowledged (its offset committed) before the broker has it.
 import type { Producer } from 'kafkajs';
-import type { Logger } from '@frameline/shared';
+import { createBackoff, within, type Logger } from '@frameline/shared';
 import { serialiseRecord, type InferenceRecord } from './record.js';
 
 export interface Publisher {
@@ -25,7 +25,7 @@ const MAX_PER_SEND = 500;
  * topic refuses writes (a missing ACL, say); beyond this many, publish()
  * refuses, the frames stay uncommitted and are consumed again after the fix.
  */
-export const MAX_QUEUED = 2000;
+const MAX_QUEUED = 2000;
 
 export function createPublisher(producer: Producer, topic: string, logger: Logger): Publisher {
   const log = logger.child('publish');
@@ -34,7 +34,7 @@ export function createPublisher(producer: Producer, topic: string, logger: Logge
   let closed = false;
 
   async function loop(): Promise<void> {
-    let backoffMs = 200;
+    const backoff = createBackoff({ initialMs: 200, maxMs: 10_000, jitter: 0 });
     while (queue.length > 0) {
       const group = queue.slice(0, MAX_PER_SEND);
       const publishedAt = Date.now();
@@ -53,12 +53,12 @@ export function createPublisher(producer: Producer, topic: string, logger: Logge
           queue = [];
           return;
         }
+        const backoffMs = backoff.next();
         log.warn('publishing results failed; retrying', { records: group.length, inMs: backoffMs, error: err as Error });
         await new Promise((r) => setTimeout(r, backoffMs));
-        backoffMs = Math.min(backoffMs * 2, 10_000);
         continue;
       }
-      backoffMs = 200;
+      backoff.reset();
       queue.splice(0, group.length);
       for (const q of group) q.resolve();
     }
@@ -82,9 +82,7 @@ export function createPublisher(producer: Producer, topic: string, logger: Logge
       return done.then(() => undefined);
     },
     async close(timeoutMs) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([sending ?? Promise.resolve(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-      clearTimeout(timer);
+      await within(sending ?? Promise.resolve(), timeoutMs);
       closed = true;
     },
   };

@@ -3,6 +3,7 @@
 // than maxLagMs are skipped, and frames reach a worker only when it is idle.
 // Cameras that have waited longest go first; backfill only gets capacity
 // that live frames leave free.
+import { within } from '@frameline/shared';
 import type { FrameSink, Job } from '../ingest/handoff.js';
 
 export type SkipReason = 'superseded' | 'too-old' | 'inference-error';
@@ -206,10 +207,7 @@ export function createScheduler<Out, Hint = never>(options: SchedulerOptions<Out
     async drain(timeoutMs) {
       stopped = true;
       clearInterval(sweeper);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
-      await Promise.race([Promise.all([...inFlight]), timeout]);
-      clearTimeout(timer);
+      await within(Promise.all([...inFlight]), timeoutMs);
       inFlight = new Set();
     },
   };

@@ -2,7 +2,7 @@
 // later (it adds its routes with route()). Bound to localhost by default.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Logger } from '@frameline/shared';
+import { splitHostPort, type Logger } from '@frameline/shared';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 /** Runs before routing; returns true when it has answered the request itself (e.g. 401). */
@@ -26,9 +26,7 @@ export function createHttpServer(listen: string, logger: Logger): HttpServer {
   const routes: { method: string; path: string; prefix: boolean; handler: RouteHandler }[] = [];
   const guards: Guard[] = [];
   let onUpgrade: UpgradeHandler = (_req, socket) => void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-  const sep = listen.lastIndexOf(':');
-  const host = listen.slice(0, sep).replace(/^\[|\]$/g, '');
-  const port = Number(listen.slice(sep + 1));
+  const { host, port } = splitHostPort(listen);
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

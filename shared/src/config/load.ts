@@ -28,7 +28,7 @@ export class ConfigError extends Error {
 let formatsRegistered = false;
 
 /** Registers frameline's custom convict formats (idempotent). */
-export function registerFormats(): void {
+function registerFormats(): void {
   if (formatsRegistered) return;
   formatsRegistered = true;
   const lenient = (parse: (v: unknown) => unknown) => (v: unknown) => {

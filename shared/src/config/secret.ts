@@ -36,7 +36,7 @@ export interface SecretLookup {
  * the config file). A bare name with no such file falls back to the
  * credentials dir too, so `LoadCredential=kafka-password:...` just works.
  */
-export function resolveSecretPath(ref: string, lookup: SecretLookup): string {
+function resolveSecretPath(ref: string, lookup: SecretLookup): string {
   const credential = /^credential:(.+)$/.exec(ref);
   if (credential) {
     if (!lookup.credentialsDir) throw new Error(`"${ref}" needs $CREDENTIALS_DIRECTORY (set by systemd LoadCredential=), which is not set`);

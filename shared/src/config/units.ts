@@ -29,6 +29,12 @@ export function parseByteSize(value: unknown): number {
   throw new Error('must be a byte size like "512KiB", "64MiB", "2GB" or a number of bytes');
 }
 
+/** Splits "host:port" or "[v6]:port" at the last colon; the host comes back without brackets. No validation: config did that. */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
+}
+
 /** "host:port,host:port" or an array of such strings. */
 export function parseBootstrap(value: unknown): string[] {
   const list = typeof value === 'string' ? value.split(',') : value;

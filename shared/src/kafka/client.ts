@@ -65,7 +65,7 @@ export interface KafkaHooks {
   onAuthorizationDenied?(denial: AuthorizationDenial): void;
 }
 
-export function kafkaConfig(conn: KafkaConnection, logger: Logger, hooks: KafkaHooks = {}): KafkaConfig {
+function kafkaConfig(conn: KafkaConnection, logger: Logger, hooks: KafkaHooks = {}): KafkaConfig {
   const cfg: KafkaConfig = {
     clientId: conn.clientId,
     brokers: conn.brokers,

@@ -4,7 +4,7 @@
 // line carries source code, megabytes or throws while being formatted.
 
 /** Longest text one field prints; beyond it the value is cut and its length given. */
-export const MAX_FIELD_CHARS = 512;
+const MAX_FIELD_CHARS = 512;
 
 const clip = (text: string): string => (text.length > MAX_FIELD_CHARS ? `${text.slice(0, MAX_FIELD_CHARS)}…(${text.length} chars)` : text);
 

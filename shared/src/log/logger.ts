@@ -33,7 +33,7 @@ const SENSITIVE_FIELD = /pass(word)?|secret|token|credential|authorization|sasl/
 const MASK = '***';
 
 /** True when stdout is the journal: systemd sets JOURNAL_STREAM=dev:inode of it. */
-export function stdoutIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
+function stdoutIsJournal(env: NodeJS.ProcessEnv = process.env): boolean {
   const js = env.JOURNAL_STREAM;
   if (!js) return false;
   try {

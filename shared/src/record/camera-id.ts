@@ -3,7 +3,7 @@
 // once, applied where an id enters (agent config, every consumed record).
 
 /** 1-64 of letters, digits, ".", "_" and "-", starting with a letter or digit, no "..". */
-export const CAMERA_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const CAMERA_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const CAMERA_ID_RULE = '1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit, without ".." (like CAMERA-1)';
 
 /** Why `id` is not a valid camera id (undefined when it is). Quotes at most 40 characters of it. */

@@ -5,7 +5,7 @@ import { partitionForKey } from './murmur2.js';
 import { cameraIdProblem } from './camera-id.js';
 import { DEFAULT_MAX_FRAME_PIXELS, pixelLimitProblem, readJpegLayout } from './jpeg.js';
 
-export const FRAME_SCHEMA = '1';
+const FRAME_SCHEMA = '1';
 export const H = {
   contentType: 'content-type',
   schema: 'fl-schema',

@@ -1,12 +1,12 @@
 // Test support: real JPEGs of the kinds hostile or odd producers send.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Color, type JpegOptions } from 'sharp';
 import { jpegSize } from '../record/jpeg.js';
 import { REPO_ROOT } from './broker.js';
 
 /** A plain JPEG of `width`×`height` in one colour. */
-export function solidJpeg(width: number, height: number, colour = '#6688aa', quality = 80): Promise<Buffer> {
+export function solidJpeg(width: number, height: number, colour: Color = '#6688aa', quality = 80): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 3, background: colour } }).jpeg({ quality }).toBuffer();
 }
 
@@ -31,4 +31,20 @@ export async function pixelBombJpeg(): Promise<Buffer> {
   writeFileSync(`${file}.tmp`, jpeg);
   renameSync(`${file}.tmp`, file);
   return jpeg;
+}
+
+/** A real JPEG of `width`×`height` whose raw RGB bytes (interleaved, index `i`) are `pixel(i)`. */
+export function rawJpeg(width: number, height: number, pixel: (i: number) => number, options: JpegOptions = {}): Promise<Buffer> {
+  const px = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < px.length; i++) px[i] = pixel(i);
+  return sharp(px, { raw: { width, height, channels: 3 } }).jpeg(options).toBuffer();
+}
+
+/** A real JPEG of seeded pseudo-random noise: it barely compresses, so its size is predictable (about 40 KB at 320x240). */
+export function noisyJpeg(width: number, height: number, seed: number, quality = 75): Promise<Buffer> {
+  let x = seed * 2654435761;
+  return rawJpeg(width, height, () => {
+    x = (x * 1103515245 + 12345) >>> 0;
+    return x >>> 24;
+  }, { quality });
 }

@@ -117,7 +117,7 @@ export async function readRecords(fh: FileHandle, offset: number, size: number, 
   return { ok: true, records, bytes: pos, ends };
 }
 
-export async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {

@@ -4,7 +4,7 @@
 // worker whose batch runs past batchTimeoutMs is wedged (a native hang in
 // the model, say): it is terminated, which fails the batch and restarts it.
 import { Worker } from 'node:worker_threads';
-import { DEFAULT_MAX_FRAME_PIXELS, type Logger } from '@frameline/shared';
+import { createBackoff, DEFAULT_MAX_FRAME_PIXELS, type Backoff, type Logger } from '@frameline/shared';
 import type { BatchRunner } from '../../scheduler/scheduler.js';
 import type { ImageOutcome, ModelSpec, RunRequest, WorkerInit, WorkerMessage } from './protocol.js';
 import type { TrackingHint } from '../index.js';
@@ -54,15 +54,15 @@ interface Slot {
   worker?: Worker;
   ready: boolean;
   inFlight?: { id: number; since: number; timer: NodeJS.Timeout; resolve(o: BatchOutput): void; reject(e: Error): void };
-  restartDelayMs: number;
+  /** Delay before respawning after an exit; reset once the worker is ready again. */
+  restart: Backoff;
 }
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
-const RESTART_MAX_MS = 30_000;
 
 export function createWorkerPool(options: PoolOptions): WorkerPool {
   const log = options.logger;
-  const slots: Slot[] = Array.from({ length: options.size }, (_, index) => ({ index, ready: false, restartDelayMs: 1000 }));
+  const slots: Slot[] = Array.from({ length: options.size }, (_, index) => ({ index, ready: false, restart: createBackoff({ initialMs: 1000, maxMs: 30_000, jitter: 0 }) }));
   const idleListeners: (() => void)[] = [];
   let nextId = 1;
   let closing = false;
@@ -79,7 +79,7 @@ export function createWorkerPool(options: PoolOptions): WorkerPool {
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
           slot.ready = true;
-          slot.restartDelayMs = 1000;
+          slot.restart.reset();
           settled = true;
           resolve({ name: m.name, batchable: m.batchable });
           notifyIdle();
@@ -110,8 +110,7 @@ export function createWorkerPool(options: PoolOptions): WorkerPool {
           reject(new Error(`inference worker ${slot.index} exited (code ${code}) before its model was ready`));
         }
         if (closing || !info) return;
-        const delay = slot.restartDelayMs;
-        slot.restartDelayMs = Math.min(delay * 2, RESTART_MAX_MS);
+        const delay = slot.restart.next();
         log.warn('inference worker exited; restarting it', { worker: slot.index, code, inMs: delay });
         setTimeout(() => {
           if (!closing) spawn(slot).catch((err: Error) => log.error('inference worker restart failed', { worker: slot.index, error: err }));
