@@ -1,0 +1,110 @@
+# Kafka nodes. Each keeps its address, Elastic IP and data volume across
+# instance replacement: the ENI, EIP and EBS volume are separate resources, so
+# a new instance (new AMI, new user_data) finds the same log dirs and identity.
+
+locals {
+  # Graviton families have a "g" right after the generation digit (t4g, c7gn, m7gd).
+  broker_arch = can(regex("^[a-z]+[0-9]+g", var.broker_instance_type)) ? "arm64" : "amd64"
+  broker_ami  = var.broker_ami_id != "" ? var.broker_ami_id : one(data.aws_ami.broker[*].id)
+
+  broker_private_ips = length(var.broker_private_ips) > 0 ? var.broker_private_ips : [
+    for i in range(var.broker_count) : cidrhost(data.aws_subnet.broker[i].cidr_block, var.broker_host_number + i)
+  ]
+}
+
+data "aws_ami" "broker" {
+  count       = var.broker_ami_id == "" ? 1 : 0
+  most_recent = true
+  owners      = ["136693071363"] # Debian's official cloud images
+
+  filter {
+    name   = "name"
+    values = ["debian-12-${local.broker_arch}-*"]
+  }
+
+  filter {
+    name   = "architecture"
+    values = [local.broker_arch == "arm64" ? "arm64" : "x86_64"]
+  }
+}
+
+resource "aws_network_interface" "broker" {
+  count           = var.broker_count
+  description     = "frameline broker ${count.index + 1} of ${var.cluster_name}"
+  subnet_id       = data.aws_subnet.broker[count.index].id
+  private_ips     = [local.broker_private_ips[count.index]]
+  security_groups = [aws_security_group.broker.id]
+  tags            = { Name = "${var.cluster_name}-broker-${count.index + 1}" }
+}
+
+resource "aws_eip" "broker" {
+  count             = var.broker_count
+  domain            = "vpc"
+  network_interface = aws_network_interface.broker[count.index].id
+  tags              = { Name = "${var.cluster_name}-broker-${count.index + 1}" }
+}
+
+resource "aws_ebs_volume" "kafka_data" {
+  count             = var.broker_count
+  availability_zone = data.aws_subnet.broker[count.index].availability_zone
+  type              = "gp3"
+  size              = var.data_volume_size_gib
+  encrypted         = true
+  tags              = { Name = "${var.cluster_name}-broker-${count.index + 1}-data" }
+}
+
+module "broker_user_data" {
+  source = "./modules/broker-user-data"
+  count  = var.broker_count
+
+  cluster_name    = var.cluster_name
+  ssm_prefix      = local.ssm_prefix
+  region          = var.region
+  node_id         = count.index + 1
+  private_ips     = local.broker_private_ips
+  external_host   = aws_eip.broker[count.index].public_ip
+  external_dns    = aws_eip.broker[count.index].public_dns
+  ports           = local.ports
+  partitions      = var.frame_partitions
+  retention_hours = var.frames_retention_hours
+  heap            = var.kafka_heap
+  data_volume_id  = aws_ebs_volume.kafka_data[count.index].id
+}
+
+resource "aws_instance" "broker" {
+  count                = var.broker_count
+  ami                  = local.broker_ami
+  instance_type        = var.broker_instance_type
+  iam_instance_profile = aws_iam_instance_profile.broker.name
+
+  network_interface {
+    network_interface_id = aws_network_interface.broker[count.index].id
+    device_index         = 0
+  }
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+
+  root_block_device {
+    volume_type = "gp3"
+    volume_size = 16
+    encrypted   = true
+  }
+
+  # Runs once, at first boot: a changed script only takes effect on a new instance.
+  user_data_base64            = module.broker_user_data[count.index].user_data_base64
+  user_data_replace_on_change = true
+
+  tags = { Name = "${var.cluster_name}-broker-${count.index + 1}" }
+}
+
+resource "aws_volume_attachment" "kafka_data" {
+  count                          = var.broker_count
+  device_name                    = "/dev/sdf"
+  volume_id                      = aws_ebs_volume.kafka_data[count.index].id
+  instance_id                    = aws_instance.broker[count.index].id
+  stop_instance_before_detaching = true
+}
