@@ -60,3 +60,19 @@ export function kafka(args, env) {
 export function kafkaRunning(env) {
   return spawnSync('bash', [join(ROOT, 'deploy/kafka/kafka.sh'), 'status'], { stdio: 'ignore', env: { ...process.env, ...env } }).status === 0;
 }
+
+export const MOTO_VENV = join(ROOT, '.cache/moto-venv');
+
+/** moto's AWS API emulator (EC2, IAM, S3, SSM, STS) for the Terraform apply/destroy tests, in a venv under .cache/. */
+export function ensureMoto() {
+  const marker = join(MOTO_VENV, '.moto-5.2.5');
+  if (existsSync(marker)) return;
+  step('installing moto[server] 5.2.5 into .cache/moto-venv (PyPI)');
+  if (spawnSync('python3', ['-m', 'venv', '--clear', MOTO_VENV], { stdio: 'ignore' }).status !== 0) {
+    // Debian ships venv's pip bootstrap as python3-venv, which has no command of its own to look for.
+    ensureDebianPackages({ [join(MOTO_VENV, 'bin/pip')]: 'python3-venv' });
+    sh('python3', ['-m', 'venv', '--clear', MOTO_VENV]);
+  }
+  sh(join(MOTO_VENV, 'bin/pip'), ['install', '-q', '--disable-pip-version-check', 'moto[server]==5.2.5']);
+  sh('touch', [marker]);
+}

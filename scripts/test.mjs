@@ -5,7 +5,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, build, ensureDebianPackages, ensureNodeModules, kafka, kafkaRunning, step } from './lib.mjs';
+import { ROOT, build, ensureDebianPackages, ensureMoto, ensureNodeModules, kafka, kafkaRunning, step } from './lib.mjs';
 
 const STATE_DIR = join(ROOT, '.cache/kafka-test');
 
@@ -53,6 +53,7 @@ function testFiles(dir) {
 
 ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', openssl: 'openssl', kcat: 'kcat', ffmpeg: 'ffmpeg', python3: 'python3', 'systemd-notify': 'systemd', ip: 'iproute2' });
 ensureNodeModules();
+ensureMoto();
 build();
 
 const filter = process.argv.slice(2);

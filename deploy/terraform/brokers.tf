@@ -1,6 +1,7 @@
-# Kafka nodes. Each keeps its address, Elastic IP and data volume across
-# instance replacement: the ENI, EIP and EBS volume are separate resources, so
-# a new instance (new AMI, new user_data) finds the same log dirs and identity.
+# Kafka nodes. Each keeps its addresses and data across instance replacement:
+# the private IP is fixed, the Elastic IP and the EBS volume are separate
+# resources, so a new instance (new AMI, new user_data) finds the same log dirs
+# and identity.
 
 locals {
   # Graviton families have a "g" right after the generation digit (t4g, c7gn, m7gd).
@@ -28,20 +29,16 @@ data "aws_ami" "broker" {
   }
 }
 
-resource "aws_network_interface" "broker" {
-  count           = var.broker_count
-  description     = "frameline broker ${count.index + 1} of ${var.cluster_name}"
-  subnet_id       = data.aws_subnet.broker[count.index].id
-  private_ips     = [local.broker_private_ips[count.index]]
-  security_groups = [aws_security_group.broker.id]
-  tags            = { Name = "${var.cluster_name}-broker-${count.index + 1}" }
+resource "aws_eip" "broker" {
+  count  = var.broker_count
+  domain = "vpc"
+  tags   = { Name = "${var.cluster_name}-broker-${count.index + 1}" }
 }
 
-resource "aws_eip" "broker" {
-  count             = var.broker_count
-  domain            = "vpc"
-  network_interface = aws_network_interface.broker[count.index].id
-  tags              = { Name = "${var.cluster_name}-broker-${count.index + 1}" }
+resource "aws_eip_association" "broker" {
+  count         = var.broker_count
+  allocation_id = aws_eip.broker[count.index].id
+  instance_id   = aws_instance.broker[count.index].id
 }
 
 resource "aws_ebs_volume" "kafka_data" {
@@ -77,10 +74,9 @@ resource "aws_instance" "broker" {
   instance_type        = var.broker_instance_type
   iam_instance_profile = aws_iam_instance_profile.broker.name
 
-  network_interface {
-    network_interface_id = aws_network_interface.broker[count.index].id
-    device_index         = 0
-  }
+  subnet_id              = data.aws_subnet.broker[count.index].id
+  private_ip             = local.broker_private_ips[count.index]
+  vpc_security_group_ids = [aws_security_group.broker.id]
 
   metadata_options {
     http_endpoint               = "enabled"

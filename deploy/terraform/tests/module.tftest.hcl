@@ -183,7 +183,7 @@ run "three_brokers_quorum" {
     error_message = "three brokers with three distinct Elastic IPs"
   }
   assert {
-    condition     = length(distinct([for n in aws_network_interface.broker : one(n.private_ips)])) == 3 && length(distinct(aws_ebs_volume.kafka_data[*].availability_zone)) == 3
+    condition     = length(distinct(aws_instance.broker[*].private_ip)) == 3 && alltrue([for i, a in aws_eip_association.broker : a.instance_id == aws_instance.broker[i].id && a.allocation_id == aws_eip.broker[i].id]) && length(distinct(aws_ebs_volume.kafka_data[*].availability_zone)) == 3
     error_message = "three fixed private IPs, one data volume per zone"
   }
   assert {
