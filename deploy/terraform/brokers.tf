@@ -4,28 +4,38 @@
 # and identity.
 
 locals {
-  # Graviton families have a "g" right after the generation digit (t4g, c7gn, m7gd).
-  broker_arch = can(regex("^[a-z]+[0-9]+g", var.broker_instance_type)) ? "arm64" : "amd64"
-  broker_ami  = var.broker_ami_id != "" ? var.broker_ami_id : one(data.aws_ami.broker[*].id)
+  broker_ami = var.broker_ami_id != "" ? var.broker_ami_id : lookup(local.debian_ami_ids, "broker", null)
 
   broker_private_ips = length(var.broker_private_ips) > 0 ? var.broker_private_ips : [
     for i in range(var.broker_count) : cidrhost(data.aws_subnet.broker[i].cidr_block, var.broker_host_number + i)
   ]
 }
 
-data "aws_ami" "broker" {
-  count       = var.broker_ami_id == "" ? 1 : 0
+# Official Debian images (owner 136693071363): bookworm for the brokers (Java 17), trixie for the
+# consumers (Node 20). Graviton families have a "g" right after the generation digit (t4g, c7gn).
+locals {
+  debian_images = {
+    for role, image in {
+      broker   = { release = 12, type = var.broker_instance_type, wanted = var.broker_ami_id == "" }
+      consumer = { release = 13, type = var.consumer_instance_type, wanted = var.consumer_ami_id == "" && var.consumer_count > 0 }
+    } : role => merge(image, { arm = can(regex("^[a-z]+[0-9]+g", image.type)) }) if image.wanted
+  }
+  debian_ami_ids = { for role, ami in data.aws_ami.debian : role => ami.id }
+}
+
+data "aws_ami" "debian" {
+  for_each    = local.debian_images
   most_recent = true
-  owners      = ["136693071363"] # Debian's official cloud images
+  owners      = ["136693071363"]
 
   filter {
     name   = "name"
-    values = ["debian-12-${local.broker_arch}-*"]
+    values = ["debian-${each.value.release}-${each.value.arm ? "arm64" : "amd64"}-*"]
   }
 
   filter {
     name   = "architecture"
-    values = [local.broker_arch == "arm64" ? "arm64" : "x86_64"]
+    values = [each.value.arm ? "arm64" : "x86_64"]
   }
 }
 
@@ -72,7 +82,7 @@ resource "aws_instance" "broker" {
   count                = var.broker_count
   ami                  = local.broker_ami
   instance_type        = var.broker_instance_type
-  iam_instance_profile = aws_iam_instance_profile.broker.name
+  iam_instance_profile = aws_iam_instance_profile.node["broker"].name
 
   subnet_id              = data.aws_subnet.broker[count.index].id
   private_ip             = local.broker_private_ips[count.index]

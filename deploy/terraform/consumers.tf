@@ -2,9 +2,8 @@
 # listener. The release tarball travels through a private bucket of the cluster.
 
 locals {
-  consumer_arch = can(regex("^[a-z]+[0-9]+g", var.consumer_instance_type)) ? "arm64" : "amd64"
-  consumer_ami  = var.consumer_ami_id != "" ? var.consumer_ami_id : one(data.aws_ami.consumer[*].id)
-  consumers     = var.consumer_count > 0
+  consumer_ami = var.consumer_ami_id != "" ? var.consumer_ami_id : lookup(local.debian_ami_ids, "consumer", null)
+  consumers    = var.consumer_count > 0
 
   cloud_config = {
     kafka = {
@@ -16,22 +15,6 @@ locals {
     }
     topics = { frames = "video.frames" }
     http   = { listen = "127.0.0.1:8080" }
-  }
-}
-
-data "aws_ami" "consumer" {
-  count       = var.consumer_ami_id == "" && local.consumers ? 1 : 0
-  most_recent = true
-  owners      = ["136693071363"] # Debian's official cloud images
-
-  filter {
-    name   = "name"
-    values = ["debian-13-${local.consumer_arch}-*"]
-  }
-
-  filter {
-    name   = "architecture"
-    values = [local.consumer_arch == "arm64" ? "arm64" : "x86_64"]
   }
 }
 
@@ -79,7 +62,7 @@ resource "aws_instance" "consumer" {
   instance_type          = var.consumer_instance_type
   subnet_id              = local.subnet_ids[count.index % length(local.subnet_ids)]
   vpc_security_group_ids = [aws_security_group.consumer.id]
-  iam_instance_profile   = aws_iam_instance_profile.consumer.name
+  iam_instance_profile   = aws_iam_instance_profile.node["consumer"].name
 
   metadata_options {
     http_endpoint               = "enabled"

@@ -36,21 +36,32 @@ locals {
   })
 }
 
-resource "aws_iam_role" "broker" {
-  name               = "${var.cluster_name}-broker"
-  description        = "frameline Kafka brokers of cluster ${var.cluster_name}"
+resource "aws_iam_role" "node" {
+  for_each = {
+    broker   = "frameline Kafka brokers of cluster ${var.cluster_name}"
+    consumer = "frameline-cloud consumers of cluster ${var.cluster_name}"
+  }
+  name               = "${var.cluster_name}-${each.key}"
+  description        = each.value
   assume_role_policy = local.ec2_assume_role
 }
 
-resource "aws_iam_role_policy" "broker_session_manager" {
-  name   = "session-manager"
-  role   = aws_iam_role.broker.id
-  policy = local.session_manager_policy
+resource "aws_iam_role_policy" "session_manager" {
+  for_each = aws_iam_role.node
+  name     = "session-manager"
+  role     = each.value.id
+  policy   = local.session_manager_policy
+}
+
+resource "aws_iam_instance_profile" "node" {
+  for_each = aws_iam_role.node
+  name     = each.value.name
+  role     = each.value.name
 }
 
 resource "aws_iam_role_policy" "broker_parameters" {
   name = "cluster-parameters"
-  role = aws_iam_role.broker.id
+  role = aws_iam_role.node["broker"].id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -62,27 +73,10 @@ resource "aws_iam_role_policy" "broker_parameters" {
   })
 }
 
-resource "aws_iam_instance_profile" "broker" {
-  name = "${var.cluster_name}-broker"
-  role = aws_iam_role.broker.name
-}
-
-resource "aws_iam_role" "consumer" {
-  name               = "${var.cluster_name}-consumer"
-  description        = "frameline-cloud consumers of cluster ${var.cluster_name}"
-  assume_role_policy = local.ec2_assume_role
-}
-
-resource "aws_iam_role_policy" "consumer_session_manager" {
-  name   = "session-manager"
-  role   = aws_iam_role.consumer.id
-  policy = local.session_manager_policy
-}
-
 resource "aws_iam_role_policy" "consumer_boot" {
   count = var.consumer_count > 0 ? 1 : 0
   name  = "cloud-boot"
-  role  = aws_iam_role.consumer.id
+  role  = aws_iam_role.node["consumer"].id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -100,9 +94,4 @@ resource "aws_iam_role_policy" "consumer_boot" {
       },
     ]
   })
-}
-
-resource "aws_iam_instance_profile" "consumer" {
-  name = "${var.cluster_name}-consumer"
-  role = aws_iam_role.consumer.name
 }

@@ -9,10 +9,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { REPO_ROOT } from '@frameline/shared/testing';
@@ -23,7 +23,7 @@ const REGION = 'us-east-1';
 const WORLD = new Set(['0.0.0.0/0', '::/0']);
 const GUARDED_PORTS = [22, 9092, 19092];
 
-let moto: { url: string; child: ChildProcess; stderr: string[] };
+let moto: { url: string; child: ChildProcess; log: string };
 let scratch: ReturnType<typeof scratchModule>; // the current test's module copy
 
 function freePort(): Promise<number> {
@@ -39,15 +39,17 @@ function freePort(): Promise<number> {
 
 before(async () => {
   const port = await freePort();
+  // Its request log goes to a file: a pipe would fill while spawnSync blocks the event loop, and stall moto.
+  const log = join(mkdtempSync(join(tmpdir(), 'fl-moto-')), 'moto.log');
+  const logFd = openSync(log, 'w');
   const child = spawn(join(MOTO_VENV, 'bin/moto_server'), ['-H', '127.0.0.1', '-p', String(port)], {
     env: { ...process.env, MOTO_AMIS_PATH: join(REPO_ROOT, 'test/deploy/fixtures/debian-amis.json') },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', logFd, logFd],
   });
-  const stderr: string[] = [];
-  child.stderr!.on('data', (d: Buffer) => { stderr.push(d.toString()); if (stderr.length > 200) stderr.shift(); });
-  moto = { url: `http://127.0.0.1:${port}`, child, stderr };
+  closeSync(logFd);
+  moto = { url: `http://127.0.0.1:${port}`, child, log };
   for (let i = 0; i < 240; i++) { // up to 60 s on a busy machine
-    if (child.exitCode !== null) throw new Error(`moto_server exited (${child.exitCode}): ${stderr.join('')}`);
+    if (child.exitCode !== null) throw new Error(`moto_server exited (${child.exitCode}): ${readFileSync(log, 'utf8').slice(-3000)}`);
     try {
       if ((await fetch(`${moto.url}/moto-api/`)).ok) break;
     } catch { /* not listening yet */ }
@@ -85,6 +87,7 @@ after(async () => {
     moto.child.kill('SIGTERM');
     await new Promise((resolve) => moto.child.once('exit', resolve));
   }
+  if (moto) rmSync(dirname(moto.log), { recursive: true, force: true });
 });
 
 interface TfResource { address: string; type: string; values: Record<string, unknown> }
@@ -183,20 +186,20 @@ function output<T>(name: string): T {
 function checkAgentConfig(expectedBrokers: string[]): void {
   const dir = mkdtempSync(join(tmpdir(), 'fl-tf-agent-'));
   try {
-    const config = JSON.parse(output<string>('agent_config_json')) as { kafka: { brokers: string[]; caFile: string } };
-    assert.deepEqual(config.kafka.brokers, expectedBrokers);
-    config.kafka.caFile = join(dir, 'ca.pem');
-    writeFileSync(config.kafka.caFile, '(the CA fetched with fetch_ca_command)\n');
-    writeFileSync(join(dir, 'kafka-password'), 'stand-in-password\n', { mode: 0o600 });
-    writeFileSync(join(dir, 'agent.json'), JSON.stringify(config, null, 2));
-    const env = { ...process.env, CREDENTIALS_DIRECTORY: dir };
-    const agent = spawnSync(process.execPath, [join(REPO_ROOT, 'agent/bin/frameline-agent.js'), 'check-config', '--config', join(dir, 'agent.json')], { encoding: 'utf8', env });
-    assert.equal(agent.status, 0, `agent check-config: ${agent.stdout}\n${agent.stderr}`);
-    for (const b of expectedBrokers) assert.ok(agent.stdout.includes(b), `agent config names ${b}`);
+      const config = JSON.parse(output<string>('agent_config_json')) as { kafka: { brokers: string[]; caFile: string } };
+      assert.deepEqual(config.kafka.brokers, expectedBrokers);
+      config.kafka.caFile = join(dir, 'ca.pem');
+      writeFileSync(config.kafka.caFile, '(the CA fetched with fetch_ca_command)\n');
+      writeFileSync(join(dir, 'kafka-password'), 'stand-in-password\n', { mode: 0o600 });
+      writeFileSync(join(dir, 'agent.json'), JSON.stringify(config, null, 2));
+      const env = { ...process.env, CREDENTIALS_DIRECTORY: dir };
+      const agent = spawnSync(process.execPath, [join(REPO_ROOT, 'agent/bin/frameline-agent.js'), 'check-config', '--config', join(dir, 'agent.json')], { encoding: 'utf8', env });
+      assert.equal(agent.status, 0, `agent check-config: ${agent.stdout}\n${agent.stderr}`);
+      for (const b of expectedBrokers) assert.ok(agent.stdout.includes(b), `agent config names ${b}`);
 
-    writeFileSync(join(dir, 'cloud.json'), output<string>('cloud_config_json'));
-    const cloud = spawnSync(process.execPath, [join(REPO_ROOT, 'cloud/bin/frameline-cloud.js'), 'check-config', '--config', join(dir, 'cloud.json')], { encoding: 'utf8', env });
-    assert.equal(cloud.status, 0, `cloud check-config: ${cloud.stdout}\n${cloud.stderr}`);
+      writeFileSync(join(dir, 'cloud.json'), output<string>('cloud_config_json'));
+      const cloud = spawnSync(process.execPath, [join(REPO_ROOT, 'cloud/bin/frameline-cloud.js'), 'check-config', '--config', join(dir, 'cloud.json')], { encoding: 'utf8', env });
+      assert.equal(cloud.status, 0, `cloud check-config: ${cloud.stdout}\n${cloud.stderr}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -207,7 +210,11 @@ function applyCluster(vars: Record<string, unknown>): { resources: TfResource[];
     region: REGION, agent_cidrs: ['198.51.100.0/24'], cloud_release_path: join(scratch.module, 'tests/fixtures/cloud-release.tar.gz'), ...vars,
   }));
   const started = Date.now();
-  terraform(scratch.module, scratch.env, ['apply', '-auto-approve', '-parallelism=20']);
+  const applied = terraform(scratch.module, scratch.env, ['apply', '-auto-approve', '-parallelism=20']);
+  const slowest = [...applied.stdout.matchAll(/^(\S+): Creation complete after (\S+)/gm)]
+    .map((m) => ({ address: m[1]!, after: m[2]!, s: [...m[2]!.matchAll(/(\d+)([hms])/g)].reduce((t, [, n, u]) => t + Number(n) * ({ h: 3600, m: 60, s: 1 } as Record<string, number>)[u!]!, 0) }))
+    .sort((a, b) => b.s - a.s).slice(0, 3);
+  console.log(`slowest creations: ${slowest.map((c) => `${c.address} ${c.after}`).join(', ')}`);
   return { resources: stateResources(), inv: inventory(), seconds: (Date.now() - started) / 1000 };
 }
 
@@ -231,26 +238,26 @@ test('apply with one broker and one consumer: firewall, IMDSv2 and encryption ho
   const cluster = 'fl-moto';
   useScratch('apply1');
   try {
-  const { resources, inv, seconds } = applyCluster({ cluster_name: cluster, broker_count: 1, consumer_count: 1 });
-  console.log(`apply (1 broker, 1 consumer): ${resources.filter((r) => !r.address.startsWith('data.') && !r.address.includes('.data.')).length} resources in ${seconds.toFixed(1)} s`);
-  checkEveryResource(cluster, resources, inv);
+    const { resources, inv, seconds } = applyCluster({ cluster_name: cluster, broker_count: 1, consumer_count: 1 });
+    console.log(`apply (1 broker, 1 consumer): ${resources.filter((r) => !r.address.startsWith('data.') && !r.address.includes('.data.')).length} resources in ${seconds.toFixed(1)} s`);
+    checkEveryResource(cluster, resources, inv);
 
-  // The broker boots with its Elastic IP advertised: the kafka.env inside the user_data EC2 got.
-  const brokers = output<{ public_ip: string; private_ip: string; instance_id: string }[]>('brokers');
-  assert.equal(brokers.length, 1);
-  assert.deepEqual(inv.addresses.map((a) => a.publicIp), [brokers[0]!.public_ip]);
-  const broker = resources.find((r) => r.address === 'aws_instance.broker[0]')!;
-  const script = gunzipSync(Buffer.from(broker.values.user_data_base64 as string, 'base64')).toString('utf8');
-  assert.ok(script.includes(`KAFKA_EXTERNAL_ADVERTISED_HOST=${brokers[0]!.public_ip}\n`), 'user_data advertises the Elastic IP');
-  assert.ok(script.includes(`KAFKA_QUORUM_VOTERS=1@${brokers[0]!.private_ip}:9093\n`), 'user_data names the fixed private IP as the voter');
-  assert.equal(inv.instances.find((i) => i.id === brokers[0]!.instance_id)!.privateIp, brokers[0]!.private_ip);
-  assert.equal(inv.instances.find((i) => i.id === brokers[0]!.instance_id)!.ami, 'ami-0d1eb1a9e5c0de612', 'Debian 12 arm64 image');
-  assert.ok(inv.volumes.some((v) => v.type === 'gp3' && v.attachments.includes(brokers[0]!.instance_id)), 'gp3 data volume attached');
+    // The broker boots with its Elastic IP advertised: the kafka.env inside the user_data EC2 got.
+    const brokers = output<{ public_ip: string; private_ip: string; instance_id: string }[]>('brokers');
+    assert.equal(brokers.length, 1);
+    assert.deepEqual(inv.addresses.map((a) => a.publicIp), [brokers[0]!.public_ip]);
+    const broker = resources.find((r) => r.address === 'aws_instance.broker[0]')!;
+    const script = gunzipSync(Buffer.from(broker.values.user_data_base64 as string, 'base64')).toString('utf8');
+    assert.ok(script.includes(`KAFKA_EXTERNAL_ADVERTISED_HOST=${brokers[0]!.public_ip}\n`), 'user_data advertises the Elastic IP');
+    assert.ok(script.includes(`KAFKA_QUORUM_VOTERS=1@${brokers[0]!.private_ip}:9093\n`), 'user_data names the fixed private IP as the voter');
+    assert.equal(inv.instances.find((i) => i.id === brokers[0]!.instance_id)!.privateIp, brokers[0]!.private_ip);
+    assert.equal(inv.instances.find((i) => i.id === brokers[0]!.instance_id)!.ami, 'ami-0d1eb1a9e5c0de612', 'Debian 12 arm64 image');
+    assert.ok(inv.volumes.some((v) => v.type === 'gp3' && v.attachments.includes(brokers[0]!.instance_id)), 'gp3 data volume attached');
 
-  checkAgentConfig([`${brokers[0]!.public_ip}:9092`]);
-  assert.match(output<string>('fetch_ca_command'), /^aws ssm get-parameter --region us-east-1 --with-decryption .* --name \/frameline\/fl-moto\/tls\/ca\.pem > ca\.pem$/);
+    checkAgentConfig([`${brokers[0]!.public_ip}:9092`]);
+    assert.match(output<string>('fetch_ca_command'), /^aws ssm get-parameter --region us-east-1 --with-decryption .* --name \/frameline\/fl-moto\/tls\/ca\.pem > ca\.pem$/);
 
-  console.log(`destroy: ${destroyAndCheck(cluster).toFixed(1)} s`);
+    console.log(`destroy: ${destroyAndCheck(cluster).toFixed(1)} s`);
   } finally {
     dropScratch();
   }
@@ -260,25 +267,25 @@ test('apply with broker_count = 3: three brokers, three Elastic IPs, one three-v
   const cluster = 'fl-moto3';
   useScratch('apply3');
   try {
-  const { resources, inv, seconds } = applyCluster({ cluster_name: cluster, broker_count: 3, consumer_count: 2 });
-  console.log(`apply (3 brokers, 2 consumers): ${resources.filter((r) => !r.address.startsWith('data.') && !r.address.includes('.data.')).length} resources in ${seconds.toFixed(1)} s`);
-  checkEveryResource(cluster, resources, inv);
+    const { resources, inv, seconds } = applyCluster({ cluster_name: cluster, broker_count: 3, consumer_count: 2 });
+    console.log(`apply (3 brokers, 2 consumers): ${resources.filter((r) => !r.address.startsWith('data.') && !r.address.includes('.data.')).length} resources in ${seconds.toFixed(1)} s`);
+    checkEveryResource(cluster, resources, inv);
 
-  const brokers = output<{ public_ip: string; private_ip: string }[]>('brokers');
-  assert.equal(brokers.length, 3);
-  assert.equal(new Set(brokers.map((b) => b.public_ip)).size, 3, 'three distinct Elastic IPs');
-  assert.equal(inv.addresses.length, 3);
-  const voters = brokers.map((b, i) => `${i + 1}@${b.private_ip}:9093`).join(',');
-  const envs = output<string[]>('broker_kafka_env');
-  envs.forEach((env, i) => {
-    assert.ok(env.includes(`KAFKA_QUORUM_VOTERS=${voters}\n`), `broker ${i + 1} names all three voters`);
-    assert.ok(env.includes(`KAFKA_NODE_ID=${i + 1}\n`) && env.includes(`KAFKA_EXTERNAL_ADVERTISED_HOST=${brokers[i]!.public_ip}\n`));
-    assert.ok(env.includes('KAFKA_REPLICATION_FACTOR=3\n') && env.includes('KAFKA_MIN_ISR=2\n'));
-  });
-  assert.equal(inv.instances.filter((i) => i.state !== 'terminated').length, 5);
-  checkAgentConfig(brokers.map((b) => `${b.public_ip}:9092`));
+    const brokers = output<{ public_ip: string; private_ip: string }[]>('brokers');
+    assert.equal(brokers.length, 3);
+    assert.equal(new Set(brokers.map((b) => b.public_ip)).size, 3, 'three distinct Elastic IPs');
+    assert.equal(inv.addresses.length, 3);
+    const voters = brokers.map((b, i) => `${i + 1}@${b.private_ip}:9093`).join(',');
+    const envs = output<string[]>('broker_kafka_env');
+    envs.forEach((env, i) => {
+      assert.ok(env.includes(`KAFKA_QUORUM_VOTERS=${voters}\n`), `broker ${i + 1} names all three voters`);
+      assert.ok(env.includes(`KAFKA_NODE_ID=${i + 1}\n`) && env.includes(`KAFKA_EXTERNAL_ADVERTISED_HOST=${brokers[i]!.public_ip}\n`));
+      assert.ok(env.includes('KAFKA_REPLICATION_FACTOR=3\n') && env.includes('KAFKA_MIN_ISR=2\n'));
+    });
+    assert.equal(inv.instances.filter((i) => i.state !== 'terminated').length, 5);
+    checkAgentConfig(brokers.map((b) => `${b.public_ip}:9092`));
 
-  console.log(`destroy: ${destroyAndCheck(cluster).toFixed(1)} s`);
+    console.log(`destroy: ${destroyAndCheck(cluster).toFixed(1)} s`);
   } finally {
     dropScratch();
   }

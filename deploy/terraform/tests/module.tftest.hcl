@@ -108,7 +108,7 @@ run "one_broker_firewall_and_roles" {
     error_message = "the broker's parameter policy must cover only its own cluster path"
   }
   assert {
-    condition = alltrue([for s in jsondecode(aws_iam_role_policy.broker_session_manager.policy).Statement : alltrue([
+    condition = alltrue([for s in jsondecode(aws_iam_role_policy.session_manager["broker"].policy).Statement : alltrue([
       for a in s.Action : !startswith(a, "ssm:") || a == "ssm:UpdateInstanceInformation"
     ])])
     error_message = "the Session Manager policy must not grant parameter access"
