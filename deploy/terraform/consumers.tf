@@ -88,5 +88,6 @@ resource "aws_instance" "consumer" {
 
   tags = { Name = "${var.cluster_name}-consumer-${count.index + 1}" }
 
-  depends_on = [aws_iam_role_policy.consumer_boot]
+  # After the brokers: their fixed private IPs must be taken before EC2 hands out addresses to others.
+  depends_on = [aws_iam_role_policy.consumer_boot, aws_instance.broker]
 }

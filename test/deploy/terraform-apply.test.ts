@@ -6,7 +6,7 @@
 // encrypted; the outputs make a config the real agent and cloud CLIs accept;
 // destroy leaves nothing behind. The Debian AMIs come from a fixture (moto
 // knows only Amazon's), so the module's AMI lookup runs as on AWS.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,8 @@ function freePort(): Promise<number> {
   });
 }
 
-before(async () => {
+/** A fresh emulator per test: moto keeps a terminated instance's private IP, which the next cluster's fixed IPs would hit. */
+async function startMoto(): Promise<void> {
   const port = await freePort();
   // Its request log goes to a file: a pipe would fill while spawnSync blocks the event loop, and stall moto.
   const log = join(mkdtempSync(join(tmpdir(), 'fl-moto-')), 'moto.log');
@@ -55,10 +56,11 @@ before(async () => {
     } catch { /* not listening yet */ }
     await sleep(250);
   }
-});
+}
 
-/** A scratch copy of the module whose provider talks to the emulator (override.tf lives only there). */
-function useScratch(label: string): void {
+/** A fresh emulator and a scratch copy of the module whose provider talks to it (override.tf lives only there). */
+async function useScratch(label: string): Promise<void> {
+  await startMoto();
   scratch = scratchModule(label);
   if (scratch.note) console.log(`note: ${scratch.note}`);
   const endpoints = ['ec2', 'iam', 's3', 'ssm', 'sts'].map((s) => `    ${s} = "${moto.url}"`).join('\n');
@@ -76,19 +78,16 @@ ${endpoints}
 `);
 }
 
-/** Tears down what a failed test left, so the next test starts from an empty account. */
-function dropScratch(): void {
+/** Tears down what a failed test left (best effort), then the scratch copy and the emulator. */
+async function dropScratch(): Promise<void> {
   terraform(scratch.module, scratch.env, ['destroy', '-auto-approve', '-parallelism=20'], true);
   rmSync(scratch.root, { recursive: true, force: true });
-}
-
-after(async () => {
-  if (moto?.child.exitCode === null) {
+  if (moto.child.exitCode === null) {
     moto.child.kill('SIGTERM');
     await new Promise((resolve) => moto.child.once('exit', resolve));
   }
-  if (moto) rmSync(dirname(moto.log), { recursive: true, force: true });
-});
+  rmSync(dirname(moto.log), { recursive: true, force: true });
+}
 
 interface TfResource { address: string; type: string; values: Record<string, unknown> }
 interface Inventory {
@@ -205,6 +204,12 @@ function checkAgentConfig(expectedBrokers: string[]): void {
   }
 }
 
+/** Terraform's "1m3s" as seconds. */
+function durationSeconds(text: string): number {
+  const unit: Record<string, number> = { h: 3600, m: 60, s: 1 };
+  return [...text.matchAll(/(\d+)([hms])/g)].reduce((total, [, n, u]) => total + Number(n) * unit[u!]!, 0);
+}
+
 function applyCluster(vars: Record<string, unknown>): { resources: TfResource[]; inv: Inventory; seconds: number } {
   writeFileSync(join(scratch.module, 'test.auto.tfvars.json'), JSON.stringify({
     region: REGION, agent_cidrs: ['198.51.100.0/24'], cloud_release_path: join(scratch.module, 'tests/fixtures/cloud-release.tar.gz'), ...vars,
@@ -212,8 +217,8 @@ function applyCluster(vars: Record<string, unknown>): { resources: TfResource[];
   const started = Date.now();
   const applied = terraform(scratch.module, scratch.env, ['apply', '-auto-approve', '-parallelism=20']);
   const slowest = [...applied.stdout.matchAll(/^(\S+): Creation complete after (\S+)/gm)]
-    .map((m) => ({ address: m[1]!, after: m[2]!, s: [...m[2]!.matchAll(/(\d+)([hms])/g)].reduce((t, [, n, u]) => t + Number(n) * ({ h: 3600, m: 60, s: 1 } as Record<string, number>)[u!]!, 0) }))
-    .sort((a, b) => b.s - a.s).slice(0, 3);
+    .map(([, address, after]) => ({ address: address!, after: after!, seconds: durationSeconds(after!) }))
+    .sort((a, b) => b.seconds - a.seconds).slice(0, 3);
   console.log(`slowest creations: ${slowest.map((c) => `${c.address} ${c.after}`).join(', ')}`);
   return { resources: stateResources(), inv: inventory(), seconds: (Date.now() - started) / 1000 };
 }
@@ -234,9 +239,9 @@ function destroyAndCheck(cluster: string): number {
   return seconds;
 }
 
-test('apply with one broker and one consumer: firewall, IMDSv2 and encryption hold everywhere, the agent config validates, destroy leaves nothing', () => {
+test('apply with one broker and one consumer: firewall, IMDSv2 and encryption hold everywhere, the agent config validates, destroy leaves nothing', async () => {
   const cluster = 'fl-moto';
-  useScratch('apply1');
+  await useScratch('apply1');
   try {
     const { resources, inv, seconds } = applyCluster({ cluster_name: cluster, broker_count: 1, consumer_count: 1 });
     console.log(`apply (1 broker, 1 consumer): ${resources.filter((r) => !r.address.startsWith('data.') && !r.address.includes('.data.')).length} resources in ${seconds.toFixed(1)} s`);
@@ -259,13 +264,13 @@ test('apply with one broker and one consumer: firewall, IMDSv2 and encryption ho
 
     console.log(`destroy: ${destroyAndCheck(cluster).toFixed(1)} s`);
   } finally {
-    dropScratch();
+    await dropScratch();
   }
 });
 
-test('apply with broker_count = 3: three brokers, three Elastic IPs, one three-voter quorum, RF 3 / min ISR 2; destroy leaves nothing', () => {
+test('apply with broker_count = 3: three brokers, three Elastic IPs, one three-voter quorum, RF 3 / min ISR 2; destroy leaves nothing', async () => {
   const cluster = 'fl-moto3';
-  useScratch('apply3');
+  await useScratch('apply3');
   try {
     const { resources, inv, seconds } = applyCluster({ cluster_name: cluster, broker_count: 3, consumer_count: 2 });
     console.log(`apply (3 brokers, 2 consumers): ${resources.filter((r) => !r.address.startsWith('data.') && !r.address.includes('.data.')).length} resources in ${seconds.toFixed(1)} s`);
@@ -287,6 +292,6 @@ test('apply with broker_count = 3: three brokers, three Elastic IPs, one three-v
 
     console.log(`destroy: ${destroyAndCheck(cluster).toFixed(1)} s`);
   } finally {
-    dropScratch();
+    await dropScratch();
   }
 });

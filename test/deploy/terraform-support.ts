@@ -25,10 +25,10 @@ export function terraformEnv(scratch: string): NodeJS.ProcessEnv {
 
 export interface TerraformResult { status: number; stdout: string; stderr: string }
 
-/** Runs terraform in dir; throws with its output unless it exits 0 (or allowFailure). */
+/** Runs terraform in dir, killed after 10 min; throws with its output unless it exits 0 (or allowFailure). */
 export function terraform(dir: string, env: NodeJS.ProcessEnv, args: string[], allowFailure = false): TerraformResult {
   const r = spawnSync('terraform', [...args, ...(args[0] === 'fmt' || args[0] === 'output' || args[0] === 'show' ? [] : ['-no-color'])], {
-    cwd: dir, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
+    cwd: dir, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 600_000, killSignal: 'SIGINT',
   });
   if (r.error) throw new Error(`terraform not runnable (${r.error.message}); Terraform >= 1.9 must be on PATH`);
   const result = { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
