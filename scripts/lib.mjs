@@ -2,7 +2,7 @@
 // `npm test` (scripts/test.mjs). Plain Node with no dependencies, because
 // they run before `npm install` on a fresh machine. Each step is idempotent.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -60,4 +60,23 @@ export function kafka(args, env) {
 
 export function kafkaRunning(env) {
   return spawnSync('bash', [join(ROOT, 'deploy/kafka/kafka.sh'), 'status'], { stdio: 'ignore', env: { ...process.env, ...env } }).status === 0;
+}
+
+export const MOTO_VENV = join(ROOT, '.cache/venv-moto');
+/** Pinned emulator and CLI; test/support/moto.ts checks the same list and marker. */
+const MOTO_REQUIREMENTS = ['moto[server]==5.2.5', 'awscli==1.46.3'];
+
+/** moto's AWS API emulator (EC2, IAM, S3, SSM, STS) and the AWS CLI for the deploy tests, in one venv under .cache/. */
+export function ensureMoto() {
+  const marker = join(MOTO_VENV, '.frameline-requirements');
+  const wanted = MOTO_REQUIREMENTS.join('\n');
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return;
+  step(`installing ${MOTO_REQUIREMENTS.join(' ')} into .cache/venv-moto (PyPI)`);
+  if (spawnSync('python3', ['-m', 'venv', '--clear', MOTO_VENV], { stdio: 'ignore' }).status !== 0) {
+    // Debian ships venv's pip bootstrap as python3-venv, which has no command of its own to look for.
+    ensureDebianPackages({ [join(MOTO_VENV, 'bin/pip')]: 'python3-venv' });
+    sh('python3', ['-m', 'venv', '--clear', MOTO_VENV]);
+  }
+  sh(join(MOTO_VENV, 'bin/pip'), ['install', '-q', '--disable-pip-version-check', ...MOTO_REQUIREMENTS]);
+  writeFileSync(marker, wanted);
 }

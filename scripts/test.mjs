@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ROOT, build, ensureDebianPackages, ensureNodeModules, kafka, kafkaRunning, step } from './lib.mjs';
+import { ROOT, build, ensureDebianPackages, ensureMoto, ensureNodeModules, kafka, kafkaRunning, step } from './lib.mjs';
 
 const STATE_DIR = join(ROOT, '.cache/kafka-test');
 
@@ -76,6 +76,7 @@ ensureDebianPackages({ nft: 'nftables', shellcheck: 'shellcheck', curl: 'curl', 
 // deploy/pi tests: a Debian root (arm64 under emulation), shellcheck, cloud-init's schema
 ensureDebianPackages({ debootstrap: 'debootstrap', 'qemu-aarch64-static': 'qemu-user-static', shellcheck: 'shellcheck', 'cloud-init': 'cloud-init' });
 ensureNodeModules();
+ensureMoto();
 build();
 
 const filter = process.argv.slice(2);
