@@ -108,3 +108,21 @@ test('spool buffer: frames stay until acknowledged; a rejected or partly acknowl
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('spool buffer: frames whose write is under way still count in size(), frames and bytes, from accept() until acknowledged', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fl-spool-buffer-'));
+  try {
+    const spool = createSpoolBuffer({ dir, fsync: 'never', maxAgeMs: 0 }, logger);
+    await spool.open();
+    for (let i = 0; i < 3; i++) spool.accept(item(i));
+    const queued = spool.size();
+    // The spool's setImmediate has taken the three into a write; the disk has not answered yet.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(spool.size(), queued, 'counted while being written');
+    assert.deepEqual(await drain(spool), [0, 1, 2]);
+    assert.deepEqual(spool.size(), { frames: 0, bytes: 0 });
+    await spool.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

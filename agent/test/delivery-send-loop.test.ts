@@ -5,11 +5,16 @@
 // checked against the real broker in delivery*.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger, encodeFrame, recordSize, type FrameMessage, type KafkaConnection } from '@frameline/shared';
 import { createMemoryBuffer, type FrameBuffer, type Item } from '../src/delivery/buffer.js';
 import type { BrokerState } from '../src/delivery/link.js';
+import { decideFrame, type FlowState, type Wiring } from '../src/delivery/policy.js';
 import { runLane, type Lane } from '../src/delivery/send-loop.js';
 import { createSignal } from '../src/delivery/signal.js';
+import { createSpoolBuffer } from '../src/delivery/spool-buffer.js';
 import { createTally } from '../src/delivery/tally.js';
 import type { DropReason } from '../src/delivery/types.js';
 import { waitFor } from '@frameline/shared/testing';
@@ -184,4 +189,44 @@ test('a broker error on a memory batch whose spool drains on another lane (separ
   await h.stop();
   assert.deepEqual(h.requests.map((r) => r.seqs), [[0, 1], [2, 3, 4, 5], [6]]);
   assert.equal(spool.size().frames, 2, 'the failed frames wait in the spool for the backfill lane');
+});
+
+test('inline handover: a frame spilled to the spool is counted while its write is under way, so a frame arriving then queues behind it, not ahead', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fl-handover-'));
+  const spool = createSpoolBuffer({ dir }, logger);
+  await spool.open();
+  const bound = { maxFrames: 100, maxBytes: 1 << 20 };
+  const wiring: Wiring = { overflow: 'spool', spoolAhead: true };
+  const h = harness(({ drop }) => {
+    const memory = createMemoryBuffer(bound, { to: 'buffer', buffer: spool }, drop);
+    return { memory, lane: { sources: [spool, memory] as FrameBuffer[] } };
+  }, () => undefined);
+  /** As delivery's submit(): the policy decides from the buffers' sizes, then the lane is woken. */
+  const submit = (seq: number) => {
+    const it = item(seq);
+    const state: FlowState = { outage: false, stopping: false, closing: false, queued: h.memory.size(), queueBound: bound, spooled: spool.size().frames, memoryInFlight: h.memory.inFlight() };
+    const decision = decideFrame(it.size, 1 << 20, state, wiring);
+    h.memory.accept(it);
+    if (decision.kind === 'spool') h.memory.spill('queueFull');
+    return decision.kind;
+  };
+  try {
+    // Frame 31 arrived while spooled frames were still unacknowledged: it went to the spool.
+    h.memory.accept(item(31));
+    h.memory.spill('queueFull');
+    // The spool's write of it starts on this turn's setImmediate; the disk has not answered yet.
+    await new Promise((resolve) => setImmediate(resolve));
+    const counted = spool.size().frames;
+    const decided = submit(32);
+    // Woken again while waiting, as each new frame's submit() wakes the lane.
+    await waitFor('both acknowledged', () => (h.reconnect(), h.tally.acked === 2));
+    await h.stop();
+    assert.deepEqual(h.requests.flatMap((r) => r.seqs), [31, 32], 'fl-seq order on the topic');
+    assert.equal(counted, 1, 'a record being written is still in the spool');
+    assert.equal(decided, 'spool', 'frame 32 queues behind the spooled frame 31');
+    assert.equal(spool.size().frames, 0);
+  } finally {
+    await spool.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -109,6 +109,9 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
   /** Accepted, framed, not yet written (written on the next turn of the event loop). */
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  /** Taken from pending by the write under way: still counted until the segment set counts them, or the spool would look empty meanwhile. */
+  let writing: { batch: Buffer[]; progress: { written: number } } | undefined;
+  const unwritten = (): Buffer[] => (writing ? writing.batch.slice(writing.progress.written) : []);
   let closed = false;
   let writeScheduled = false;
   /** Spool size when a write last found the disk full; the state lasts until the spool has drained to half of it. */
@@ -134,13 +137,15 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
       pending = [];
       pendingBytes = 0;
       const progress = { written: 0 };
+      writing = { batch, progress };
       try {
         await set.write(batch, progress);
       } catch (e) {
         // Keep what was not written, ahead of what arrived meanwhile.
-        const unwritten = batch.slice(progress.written);
-        pending = [...unwritten, ...pending];
-        pendingBytes += unwritten.reduce((n, b) => n + b.length, 0);
+        const left = unwritten();
+        writing = undefined;
+        pending = [...left, ...pending];
+        pendingBytes += left.reduce((n, b) => n + b.length, 0);
         // A full disk is the byte limit arriving early: the oldest frames make room for the newest.
         if (DISK_FULL.has((e as NodeJS.ErrnoException).code ?? '')) {
           fullAtBytes = set.bytes();
@@ -148,6 +153,7 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
         }
         throw e;
       }
+      writing = undefined;
     }
     await set.enforceLimits(pendingBytes);
   }
@@ -179,7 +185,8 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
     });
   };
 
-  const frames = () => set.frames() + pending.length;
+  const frames = () => set.frames() + (writing ? writing.batch.length - writing.progress.written : 0) + pending.length;
+  const bytes = () => set.bytes() + unwritten().reduce((n, b) => n + b.length, 0) + pendingBytes;
 
   return {
     append(record) {
@@ -201,7 +208,7 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
         if (!closed) await set.ack(batch, count);
       }),
     frames,
-    stats: () => ({ frames: frames(), bytes: set.bytes() + pendingBytes, segments: set.count(), diskFull: diskFull(), ...set.counters }),
+    stats: () => ({ frames: frames(), bytes: bytes(), segments: set.count(), diskFull: diskFull(), ...set.counters }),
     flush: () =>
       serial(async () => {
         await writePending();
