@@ -1,13 +1,8 @@
 /** Region of interest for the landmark model, per MediaPipe's pose_detection_to_roi. */
 import type { Detection } from './detector.js';
+import type { Roi } from './types.js';
 
-/** Rotated square in frame px: centre, side, rotation in radians (clockwise on screen). */
-export interface Roi {
-  cx: number;
-  cy: number;
-  side: number;
-  rotation: number;
-}
+export type { Roi } from './types.js';
 
 /** MediaPipe enlarges the body circle by 1.25 so the limbs stay inside the crop. */
 const ROI_SCALE = 1.25;

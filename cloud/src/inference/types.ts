@@ -1,5 +1,12 @@
 /** Types shared by the inference steps and by the model adapters. */
-import type { Roi } from './roi.js';
+
+/** Region of interest for the landmark model (MediaPipe's pose_detection_to_roi): rotated square in frame px, rotation in radians (clockwise on screen). */
+export interface Roi {
+  cx: number;
+  cy: number;
+  side: number;
+  rotation: number;
+}
 
 /** A decoded frame: tightly packed 8-bit RGB, row-major, `width * height * 3` bytes. */
 export interface DecodedImage {
