@@ -3,7 +3,7 @@
 // Every key has an env var FRAMELINE_CLOUD_<PATH>; secrets come from files.
 import convict from 'convict';
 import { ConfigError, DEFAULT_MAX_FRAME_PIXELS, caFileProblem, cameraIdProblem, splitHostPort, TOPICS, loadConfig, type LoadOptions, type Secret, type SecurityProtocol, type CameraFrom } from '@frameline/shared';
-import { analysisSchema, checkAnalysis, type AlertsConfig, type AnalysisConfig } from './analysis/schema.js';
+import { analysisSchema, checkAnalysis, type AlertsConfig, type AnalysisConfig } from './analysis-config.js';
 
 export type ModelKind = 'blazepose' | 'onnx-keypoints';
 

@@ -20,7 +20,7 @@ const JOURNEY = ['ingest', 'scheduler', 'inference', 'publish', 'analysis'];
 /** The composition and the dashboard: may import from every stage, no stage imports them. */
 const ROOTS = ['web', 'cli', 'service.ts'];
 /** Imported by everyone, imports no stage. */
-const BASE = ['config.ts', 'refusal.ts'];
+const BASE = ['config.ts', 'analysis-config.ts', 'refusal.ts'];
 
 type Graph = Map<string, Set<string>>;
 

@@ -5,13 +5,24 @@ import type { Producer } from 'kafkajs';
 import client from 'prom-client';
 import sharp from 'sharp';
 import type { Logger } from '@frameline/shared';
-import type { Detection } from '../analysis/detector.js';
 import { drawPoses, type Person } from '../inference/index.js';
 
 export const ALERT_SCHEMA = 1;
 
-/** The detection that opened the event (kind, label, tracks, score, startSeq, startedAt), and: */
-export interface AlertRecord extends Detection {
+/** One event on video.alerts. The first six fields are the detection that opened it (analysis/detector.ts). */
+export interface AlertRecord {
+  /** `fall`, `fight`, `zone` or the temporal model's configured kind. */
+  kind: string;
+  /** Zone name, or empty. Part of the event's identity. */
+  label: string;
+  /** Ids of the tracks involved, sorted. */
+  tracks: string[];
+  /** 0..1 */
+  score: number;
+  /** Seq of the first frame of the evidence. */
+  startSeq: number;
+  /** Capture time (epoch ms) of that frame. */
+  startedAt: number;
   schema: typeof ALERT_SCHEMA;
   /** alertKey(...): the same event gives the same key on every instance and after every restart. */
   key: string;
