@@ -47,7 +47,8 @@ test('a frame in inference when the service is killed is not committed, and the 
     log: { level: 'warn' },
   }));
   const start = (): ChildProcess => {
-    const child = spawn(process.execPath, [BIN, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SLOW_MODEL_MS: '1500' } });
+    // 5 s per frame: time to see the worker busy and kill the service mid-inference even on a loaded machine.
+    const child = spawn(process.execPath, [BIN, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SLOW_MODEL_MS: '5000' } });
     return child;
   };
 
