@@ -5,24 +5,14 @@
  * detections into events (one alert each).
  */
 import type { Frame } from '@frameline/shared';
+import type { Detection } from '../publish/alerts.js';
 import type { Track } from './tracker.js';
 
 /** The inferred frame the tracks were just updated with (capture time in epoch ms). */
 export type FrameInfo = Pick<Frame, 'camera' | 'run' | 'seq' | 'capturedAt' | 'width' | 'height'>;
 
-export interface Detection {
-  /** `fall`, `fight`, `zone` or the temporal model's configured kind. */
-  kind: string;
-  /** Zone name, or empty. Part of the event's identity. */
-  label: string;
-  /** Ids of the tracks involved, sorted. */
-  tracks: string[];
-  /** 0..1 */
-  score: number;
-  /** The first frame of the evidence: must follow from the frames alone, so replaying them gives the same value. */
-  startSeq: number;
-  startedAt: number;
-}
+// The detection's shape is the alert record's opening (publish/alerts.ts), so the two cannot drift.
+export type { Detection } from '../publish/alerts.js';
 
 export interface Detector {
   kind: string;

@@ -9,8 +9,8 @@ import { drawPoses, type Person } from '../inference/index.js';
 
 export const ALERT_SCHEMA = 1;
 
-/** One event on video.alerts. The first six fields are the detection that opened it (analysis/detector.ts). */
-export interface AlertRecord {
+/** What a detector reports when it sees an event begin (analysis/detector.ts): part of every alert. */
+export interface Detection {
   /** `fall`, `fight`, `zone` or the temporal model's configured kind. */
   kind: string;
   /** Zone name, or empty. Part of the event's identity. */
@@ -19,10 +19,13 @@ export interface AlertRecord {
   tracks: string[];
   /** 0..1 */
   score: number;
-  /** Seq of the first frame of the evidence. */
+  /** The first frame of the evidence: must follow from the frames alone, so replaying them gives the same value. */
   startSeq: number;
-  /** Capture time (epoch ms) of that frame. */
   startedAt: number;
+}
+
+/** One event on video.alerts: the detection that opened it, and: */
+export interface AlertRecord extends Detection {
   schema: typeof ALERT_SCHEMA;
   /** alertKey(...): the same event gives the same key on every instance and after every restart. */
   key: string;
