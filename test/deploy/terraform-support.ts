@@ -88,6 +88,8 @@ export interface RenderedBrokerUserData {
   kafkaEnv: string;
   /** gzip+base64, exactly as EC2 receives it. */
   userDataBase64: string;
+  /** The gzip bytes, as EC2 counts them against its 16384-byte limit. */
+  userDataBytes: number;
   /** deploy/kafka files it embeds. */
   files: string[];
 }
@@ -114,7 +116,7 @@ export function renderBrokerUserData(inputs: BrokerUserDataInputs): RenderedBrok
   // JSON configuration syntax: no HCL quoting to get wrong.
   writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({
     module: { broker: args },
-    output: Object.fromEntries(['script', 'kafka_env', 'user_data_base64', 'files'].map((o) => [o, { value: `\${module.broker.${o}}` }])),
+    output: Object.fromEntries(['script', 'kafka_env', 'user_data_base64', 'user_data_bytes', 'files'].map((o) => [o, { value: `\${module.broker.${o}}` }])),
   }, null, 2));
   try {
     const env = terraformEnv(dir);
@@ -125,6 +127,7 @@ export function renderBrokerUserData(inputs: BrokerUserDataInputs): RenderedBrok
       script: out.script!.value as string,
       kafkaEnv: out.kafka_env!.value as string,
       userDataBase64: out.user_data_base64!.value as string,
+      userDataBytes: out.user_data_bytes!.value as number,
       files: out.files!.value as string[],
     };
   } finally {
