@@ -6,7 +6,7 @@
 // Terraform security group: `broker` (EXTERNAL 9092 only from the Pi's
 // network, INTERNAL 19092 only from the consumer host, nothing else), `pi`
 // (a real frameline-agent over EXTERNAL with TLS verification on) and `cloud`
-// (a real frameline-cloud over INTERNAL; moto's server runs here too, as the
+// (frameline-cloud's real main() with a 5 ms test model, over INTERNAL; moto's server runs here too, as the
 // SSM endpoint reachable from the VPC). The broker host also gets a private
 // mount namespace with tmpfs over /opt/frameline, /etc/frameline,
 // /var/lib/kafka and /etc/systemd/system, and a private copy of /etc (the
@@ -37,7 +37,8 @@ const run = promisify(execFile);
 const THIS_FILE = fileURLToPath(import.meta.url);
 const IMDS = join(REPO_ROOT, 'test/dist/support/imds.js');
 const AGENT_BIN = join(REPO_ROOT, 'agent/bin/frameline-agent.js');
-const CLOUD_BIN = join(REPO_ROOT, 'cloud/bin/frameline-cloud.js');
+/** frameline-cloud's real main() with the 5 ms/frame test model (cloud/test/slow-cloud.ts): the broker is under test here, not pose. */
+const CLOUD_BIN = join(REPO_ROOT, 'cloud/dist/test/slow-cloud.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Running, not a zombie left for a PID 1 that may not reap. */
 const alive = (pid: number) => {
@@ -242,7 +243,7 @@ mount --bind -o ro "${REPO_ROOT}/node_modules/kafkajs" /opt/frameline/kafka/node
     await t.test('the user_data wrote deploy/kafka (topic list included) and the rendered kafka.env', async () => {
       assert.equal((await onHost('cat', '/etc/frameline/kafka.env')).stdout, good.kafkaEnv);
       for (const f of good.files) {
-        const [type, mode] = (await onHost('stat', '-c', '%F %a', `/opt/frameline/kafka/${f}`)).stdout.trim().split(' ');
+        const [mode, type] = (await onHost('stat', '-c', '%a %F', `/opt/frameline/kafka/${f}`)).stdout.trim().split(/ (.*)/);
         assert.equal(type, 'regular file', f);
         assert.equal(mode, f.endsWith('.sh') ? '755' : '644', f);
         assert.equal((await onHost('cat', `/opt/frameline/kafka/${f}`)).stdout, readFileSync(join(REPO_ROOT, 'deploy/kafka', f), 'utf8'), f);
@@ -302,7 +303,6 @@ mount --bind -o ro "${REPO_ROOT}/node_modules/kafkajs" /opt/frameline/kafka/node
     writeFileSync(cloudConfig, JSON.stringify({
       kafka: { brokers: [`${privateIp}:19092`], security: 'sasl_plaintext', username: 'cloud', passwordFile: cloudPw, groupId: 'frameline-cloud', sessionTimeout: '6s' },
       http: { listen: '127.0.0.1:0' },
-      model: { kind: 'slow-test', slowTestMs: 5 },
       scheduler: { workers: 1, maxLagMs: '5s' },
     }));
 

@@ -77,7 +77,7 @@ export interface BrokerUserDataInputs {
   heap?: string;
   /** vol-... or "none" (use /var/lib/kafka as is). */
   dataVolumeId?: string;
-  /** Folder to embed instead of the repository's deploy/kafka. */
+  /** Folder to embed; the repository's deploy/kafka by default. */
   kafkaDir?: string;
 }
 
@@ -111,7 +111,8 @@ export function renderBrokerUserData(inputs: BrokerUserDataInputs): RenderedBrok
     retention_hours: inputs.retentionHours ?? 24,
     heap: inputs.heap ?? '1g',
     data_volume_id: inputs.dataVolumeId ?? 'none',
-    kafka_dir: inputs.kafkaDir ?? '',
+    // An absolute module source is copied into .terraform/modules, away from ../kafka: name the folder.
+    kafka_dir: inputs.kafkaDir ?? join(REPO_ROOT, 'deploy/kafka'),
   };
   // JSON configuration syntax: no HCL quoting to get wrong.
   writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({
