@@ -1,9 +1,12 @@
-// deploy/kafka/ec2-bootstrap.sh boots a broker here as it would on EC2. Three
+// The broker user_data Terraform renders boots a broker here as it would on EC2:
+// modules/broker-user-data renders it (terraform-support.ts), the test gunzips
+// what EC2 would receive and runs that script as root, so deploy/kafka's files,
+// kafka.env and the ec2-bootstrap.sh run all come from the rendered user_data. Three
 // network namespaces stand in for the three hosts, firewalled like the
 // Terraform security group: `broker` (EXTERNAL 9092 only from the Pi's
 // network, INTERNAL 19092 only from the consumer host, nothing else), `pi`
 // (a real frameline-agent over EXTERNAL with TLS verification on) and `cloud`
-// (a real frameline-cloud over INTERNAL; moto's server runs here too, as the
+// (frameline-cloud's real main() with a 5 ms test model, over INTERNAL; moto's server runs here too, as the
 // SSM endpoint reachable from the VPC). The broker host also gets a private
 // mount namespace with tmpfs over /opt/frameline, /etc/frameline,
 // /var/lib/kafka and /etc/systemd/system, and a private copy of /etc (the
@@ -12,24 +15,30 @@
 //
 // Pre-seeded as on a baked image (their download paths run elsewhere): the
 // JVM, the Kafka jars and kafkajs. Everything else is the script's own work.
+// The contract's test-only overrides (IMDS and SSM endpoints, AWS credentials)
+// reach ec2-bootstrap.sh through the user_data script's process environment,
+// which the bootstrap honours; the rendered kafka.env never holds them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createKafka, createLogger, Secret } from '@frameline/shared';
 import { REPO_ROOT } from '@frameline/shared/testing';
 import { ensureMotoVenv, startMoto } from '../support/moto.js';
+import { renderBrokerUserData } from './terraform-support.js';
 
 const run = promisify(execFile);
 const THIS_FILE = fileURLToPath(import.meta.url);
 const IMDS = join(REPO_ROOT, 'test/dist/support/imds.js');
 const AGENT_BIN = join(REPO_ROOT, 'agent/bin/frameline-agent.js');
-const CLOUD_BIN = join(REPO_ROOT, 'cloud/bin/frameline-cloud.js');
+/** frameline-cloud's real main() with the 5 ms/frame test model (cloud/test/slow-cloud.ts): the broker is under test here, not pose. */
+const CLOUD_BIN = join(REPO_ROOT, 'cloud/dist/test/slow-cloud.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Running, not a zombie left for a PID 1 that may not reap. */
 const alive = (pid: number) => {
@@ -67,15 +76,6 @@ async function readerMain(args: { brokers: string; passwordFile: string; count: 
   process.exit(0);
 }
 
-/** The env file exactly as the contract (deploy/kafka/README.md, "EC2 bootstrap") lists its keys, plus the test-only overrides. */
-function contractEnvFile(values: Record<string, string>): string {
-  const keys = ['FRAMELINE_CLUSTER', 'FRAMELINE_SSM_PREFIX', 'AWS_REGION', 'KAFKA_NODE_ID', 'KAFKA_NODE_COUNT', 'KAFKA_QUORUM_VOTERS',
-    'KAFKA_PRIVATE_IP', 'KAFKA_EXTERNAL_ADVERTISED_HOST', 'KAFKA_EXTERNAL_DNS', 'KAFKA_INTERNAL_PORT', 'KAFKA_EXTERNAL_PORT',
-    'KAFKA_CONTROLLER_PORT', 'KAFKA_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_ISR', 'KAFKA_RETENTION_HOURS', 'KAFKA_HEAP',
-    'KAFKA_DATA_VOLUME_ID', 'FRAMELINE_IMDS_ENDPOINT', 'AWS_ENDPOINT_URL_SSM', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
-  return keys.filter((k) => values[k] !== undefined).map((k) => `${k}=${values[k]}`).join('\n') + '\n';
-}
-
 function collect(child: ChildProcess): string[] {
   const lines: string[] = [];
   for (const s of [child.stdout, child.stderr]) s?.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
@@ -93,7 +93,7 @@ async function waitFor(what: string, timeoutMs: number, cond: () => boolean | Pr
 if (process.env.FL_EC2_READER) {
   await readerMain(JSON.parse(process.env.FL_EC2_READER));
 } else {
-  test('ec2-bootstrap.sh boots a broker in a namespace host; an agent sends over EXTERNAL (TLS verified), the cloud consumes over INTERNAL, the firewall holds, doctor catches a wrong advertised host', { timeout: 10 * 60_000 }, async (t) => {
+  test('the Terraform-rendered user_data boots a broker in a namespace host; an agent sends over EXTERNAL (TLS verified), the cloud consumes over INTERNAL, the firewall holds, doctor catches a wrong advertised host', { timeout: 10 * 60_000 }, async (t) => {
     const started = Date.now();
     const stamp = (what: string) => t.diagnostic(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
     const venv = await ensureMotoVenv();
@@ -138,6 +138,36 @@ if (process.env.FL_EC2_READER) {
     };
     await link(ns.broker, `vep-${id}`, `${eip}/30`, ns.pi, `vpe-${id}`, `${piIp}/30`);
     await link(ns.broker, `vec-${id}`, `${privateIp}/29`, ns.cloud, `vce-${id}`, `${cloudIp}/29`);
+
+    // The user_data as Terraform renders it for this host, and for the same host with a wrong EXTERNAL host.
+    const cluster = `nstest-${id}`;
+    const renderInputs = {
+      clusterName: cluster, region: 'eu-west-1', nodeId: 1, privateIps: [privateIp], externalHost: eip,
+      externalDns: `ec2-${eip.replaceAll('.', '-')}.eu-west-1.compute.amazonaws.com`,
+      partitions: 3, retentionHours: 6, heap: '384m', dataVolumeId: 'none',
+    };
+    // The second seed's mistake: advertising the instance's private DNS name, which no Pi can resolve.
+    const wrongHost = `ip-${privateIp.replaceAll('.', '-')}.eu-west-1.compute.internal`;
+    const scratch = mkdtempSync(join(tmpdir(), 'fl-ec2-host-'));
+    const userData = (label: string, externalHost: string) => {
+      const rendered = renderBrokerUserData({ ...renderInputs, externalHost });
+      const script = join(scratch, `user-data-${label}.sh`);
+      // Exactly what EC2 hands cloud-init, unpacked as cloud-init does.
+      writeFileSync(script, gunzipSync(Buffer.from(rendered.userDataBase64, 'base64')), { mode: 0o700 });
+      return { ...rendered, path: script };
+    };
+    const good = userData('good', eip);
+    const wrong = userData('wrong-host', wrongHost);
+    const raw = Buffer.from(good.userDataBase64, 'base64').length;
+    stamp(`user_data rendered: ${raw} B gzipped of EC2's 16384 (base64 ${good.userDataBase64.length} B, script ${good.script.length} B, ${good.files.length} files)`);
+    assert.ok(raw < 16384, 'under the user_data limit as EC2 counts it (raw, before base64)');
+    assert.equal(readFileSync(good.path, 'utf8'), good.script, 'the base64 unpacks to the script');
+    const topics = readFileSync(join(REPO_ROOT, 'shared/topics.json'), 'utf8');
+    assert.ok(good.files.includes('topics.json'));
+    assert.ok(good.script.includes(`put /opt/frameline/kafka/topics.json 0644 '${topics}'`), 'the topic list itself is embedded, not a link');
+    assert.doesNotMatch(good.kafkaEnv, /FRAMELINE_IMDS_ENDPOINT|AWS_ENDPOINT_URL|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/, 'no test override rendered');
+    assert.match(wrong.kafkaEnv, new RegExp(`^KAFKA_EXTERNAL_ADVERTISED_HOST=${wrongHost.replaceAll('.', '\\.')}$`, 'm'));
+
     // The Pi's way to everything is the broker host, so only the firewall keeps it off the private address.
     await sh('ip', '-n', ns.pi, 'route', 'add', 'default', 'via', eip);
 
@@ -181,46 +211,44 @@ exec sleep 3600`;
     await waitFor('the broker host mount namespace', 30_000, () => holderLog.includes('ready'));
     const onHost = (...args: string[]) => sh('nsenter', '-t', String(holder.pid), '-m', '-n', ...args);
 
-    // The user_data's steps 1 and 2: the files of deploy/kafka (kafka.service among them), the env file.
+    // Pre-seeded as on a baked image: the Kafka jars and kafkajs, under the roots the user_data writes to.
     const moto = await motoStarting;
     stamp('namespaces, firewall, broker host, moto and IMDS ready');
-    const prefix = `/frameline/nstest-${id}`;
-    const env: Record<string, string> = {
-      FRAMELINE_CLUSTER: `nstest-${id}`, FRAMELINE_SSM_PREFIX: prefix, AWS_REGION: 'eu-west-1',
-      KAFKA_NODE_ID: '1', KAFKA_NODE_COUNT: '1', KAFKA_QUORUM_VOTERS: `1@${privateIp}:9093`, KAFKA_PRIVATE_IP: privateIp,
-      KAFKA_EXTERNAL_ADVERTISED_HOST: eip, KAFKA_EXTERNAL_DNS: `ec2-${eip.replaceAll('.', '-')}.eu-west-1.compute.amazonaws.com`,
-      KAFKA_INTERNAL_PORT: '19092', KAFKA_EXTERNAL_PORT: '9092', KAFKA_CONTROLLER_PORT: '9093',
-      KAFKA_PARTITIONS: '3', KAFKA_REPLICATION_FACTOR: '1', KAFKA_MIN_ISR: '1', KAFKA_RETENTION_HOURS: '6', KAFKA_HEAP: '384m',
-      KAFKA_DATA_VOLUME_ID: 'none',
+    const prefix = `/frameline/${cluster}`;
+    const version = /<kafka.version>(.+)<\/kafka.version>/.exec(readFileSync(join(REPO_ROOT, 'deploy/kafka/pom.xml'), 'utf8'))![1]!;
+    await onHost('bash', '-c', `set -e
+mkdir -p /opt/frameline/kafka-dist/${version}/libs /opt/frameline/kafka/node_modules/kafkajs
+mount --bind -o ro "${REPO_ROOT}/.cache/kafka-dist/${version}/libs" /opt/frameline/kafka-dist/${version}/libs
+mount --bind -o ro "${REPO_ROOT}/node_modules/kafkajs" /opt/frameline/kafka/node_modules/kafkajs`);
+
+    // The user_data itself, as root, as cloud-init runs it: its files, its kafka.env, its exec of the bootstrap.
+    // The venv's aws CLI on PATH; the contract's test-only overrides in the process environment only.
+    const overrides = {
       FRAMELINE_IMDS_ENDPOINT: `http://127.0.0.1:${imdsPort}`, AWS_ENDPOINT_URL_SSM: moto.endpoint,
       AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing',
     };
-    const scratch = mkdtempSync(join(tmpdir(), 'fl-ec2-host-'));
-    const writeEnv = async (values: Record<string, string>) => {
-      writeFileSync(join(scratch, 'kafka.env'), contractEnvFile(values));
-      await onHost('install', '-D', '-m', '0644', join(scratch, 'kafka.env'), '/etc/frameline/kafka.env');
-    };
-    const version = /<kafka.version>(.+)<\/kafka.version>/.exec(readFileSync(join(REPO_ROOT, 'deploy/kafka/pom.xml'), 'utf8'))![1]!;
-    await onHost('bash', '-c', `set -e
-mkdir -p /opt/frameline/kafka /opt/frameline/kafka-dist/${version}/libs /opt/frameline/kafka/node_modules/kafkajs
-cp -rL "${REPO_ROOT}/deploy/kafka/." /opt/frameline/kafka/
-mount --bind -o ro "${REPO_ROOT}/.cache/kafka-dist/${version}/libs" /opt/frameline/kafka-dist/${version}/libs
-mount --bind -o ro "${REPO_ROOT}/node_modules/kafkajs" /opt/frameline/kafka/node_modules/kafkajs`);
-    await writeEnv(env);
-
-    // Step 3: the bootstrap itself, as root, with the venv's aws CLI on PATH.
-    const bootstrap = async () => {
-      const r = await onHost('env', `PATH=${venv.bin}:${process.env.PATH}`, 'bash', '/opt/frameline/kafka/ec2-bootstrap.sh', '/etc/frameline/kafka.env');
+    const bootstrap = async (script: string) => {
+      const r = await onHost('env', `PATH=${venv.bin}:${process.env.PATH}`, ...Object.entries(overrides).map(([k, v]) => `${k}=${v}`), 'bash', script);
       brokerPid = Number((await onHost('cat', '/var/lib/kafka/kafka.pid')).stdout.trim());
       return r.stdout + r.stderr;
     };
-    const boot1 = await bootstrap();
+    const boot1 = await bootstrap(good.path);
     stamp('first boot done');
     assert.match(boot1, /broker node 1 is up: EXTERNAL .*:9092 \(SASL_SSL\), INTERNAL .*:19092/);
     assert.match(boot1, /storing the cluster's CA, cluster id and SCRAM passwords in SSM/);
     assert.ok(imdsLog.some((l) => l === 'PUT /latest/api/token 200'), 'an IMDSv2 token was taken');
     assert.ok(imdsLog.some((l) => l === 'GET /latest/meta-data/local-ipv4 200'), 'metadata read with the token');
     assert.ok(!imdsLog.some((l) => / 401$/.test(l)), 'no metadata read without a token');
+
+    await t.test('the user_data wrote deploy/kafka (topic list included) and the rendered kafka.env', async () => {
+      assert.equal((await onHost('cat', '/etc/frameline/kafka.env')).stdout, good.kafkaEnv);
+      for (const f of good.files) {
+        const [mode, type] = (await onHost('stat', '-c', '%a %F', `/opt/frameline/kafka/${f}`)).stdout.trim().split(/ (.*)/);
+        assert.equal(type, 'regular file', f);
+        assert.equal(mode, f.endsWith('.sh') ? '755' : '644', f);
+        assert.equal((await onHost('cat', `/opt/frameline/kafka/${f}`)).stdout, readFileSync(join(REPO_ROOT, 'deploy/kafka', f), 'utf8'), f);
+      }
+    });
 
     await t.test('the unit is installed, the broker runs as user kafka, config and secrets are private', async () => {
       assert.equal((await onHost('cat', '/etc/systemd/system/kafka.service')).stdout, readFileSync(join(REPO_ROOT, 'deploy/systemd/kafka.service'), 'utf8'));
@@ -275,7 +303,6 @@ mount --bind -o ro "${REPO_ROOT}/node_modules/kafkajs" /opt/frameline/kafka/node
     writeFileSync(cloudConfig, JSON.stringify({
       kafka: { brokers: [`${privateIp}:19092`], security: 'sasl_plaintext', username: 'cloud', passwordFile: cloudPw, groupId: 'frameline-cloud', sessionTimeout: '6s' },
       http: { listen: '127.0.0.1:0' },
-      model: { kind: 'slow-test', slowTestMs: 5 },
       scheduler: { workers: 1, maxLagMs: '5s' },
     }));
 
@@ -318,13 +345,10 @@ mount --bind -o ro "${REPO_ROOT}/node_modules/kafkajs" /opt/frameline/kafka/node
     });
 
     await t.test('a broker rendered with a wrong advertised EXTERNAL host: doctor on the Pi says so in plain words', async () => {
-      // The second seed's mistake: advertising the instance's private DNS name, which no Pi can resolve.
       const pid = brokerPid;
       process.kill(pid, 'SIGTERM');
       await waitFor('the broker to stop', 60_000, () => !alive(pid));
-      const wrongHost = `ip-${privateIp.replaceAll('.', '-')}.eu-west-1.compute.internal`;
-      await writeEnv({ ...env, KAFKA_EXTERNAL_ADVERTISED_HOST: wrongHost });
-      const boot2 = await bootstrap();
+      const boot2 = await bootstrap(wrong.path);
       stamp('second boot (wrong advertised host) done');
       assert.doesNotMatch(boot2, /storing the cluster's CA/, 'a second boot keeps the stored secrets');
       const doctor = await inNs(ns.pi, process.execPath, AGENT_BIN, 'doctor', '--config', agentConfig).then(

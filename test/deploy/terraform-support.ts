@@ -77,7 +77,7 @@ export interface BrokerUserDataInputs {
   heap?: string;
   /** vol-... or "none" (use /var/lib/kafka as is). */
   dataVolumeId?: string;
-  /** Folder to embed instead of the repository's deploy/kafka. */
+  /** Folder to embed; the repository's deploy/kafka by default. */
   kafkaDir?: string;
 }
 
@@ -88,6 +88,8 @@ export interface RenderedBrokerUserData {
   kafkaEnv: string;
   /** gzip+base64, exactly as EC2 receives it. */
   userDataBase64: string;
+  /** The gzip bytes, as EC2 counts them against its 16384-byte limit. */
+  userDataBytes: number;
   /** deploy/kafka files it embeds. */
   files: string[];
 }
@@ -109,12 +111,13 @@ export function renderBrokerUserData(inputs: BrokerUserDataInputs): RenderedBrok
     retention_hours: inputs.retentionHours ?? 24,
     heap: inputs.heap ?? '1g',
     data_volume_id: inputs.dataVolumeId ?? 'none',
-    kafka_dir: inputs.kafkaDir ?? '',
+    // An absolute module source is copied into .terraform/modules, away from ../kafka: name the folder.
+    kafka_dir: inputs.kafkaDir ?? join(REPO_ROOT, 'deploy/kafka'),
   };
   // JSON configuration syntax: no HCL quoting to get wrong.
   writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({
     module: { broker: args },
-    output: Object.fromEntries(['script', 'kafka_env', 'user_data_base64', 'files'].map((o) => [o, { value: `\${module.broker.${o}}` }])),
+    output: Object.fromEntries(['script', 'kafka_env', 'user_data_base64', 'user_data_bytes', 'files'].map((o) => [o, { value: `\${module.broker.${o}}` }])),
   }, null, 2));
   try {
     const env = terraformEnv(dir);
@@ -125,6 +128,7 @@ export function renderBrokerUserData(inputs: BrokerUserDataInputs): RenderedBrok
       script: out.script!.value as string,
       kafkaEnv: out.kafka_env!.value as string,
       userDataBase64: out.user_data_base64!.value as string,
+      userDataBytes: out.user_data_bytes!.value as number,
       files: out.files!.value as string[],
     };
   } finally {

@@ -4,8 +4,9 @@
 
 locals {
   kafka_dir = var.kafka_dir != "" ? var.kafka_dir : "${path.module}/../../../kafka"
-  # Every file the bootstrap might need, without depending on their names; docs stay behind.
-  kafka_files = sort([for f in fileset(local.kafka_dir, "**") : f if !endswith(f, ".md") && !endswith(f, ".d.mts")])
+  # Every file the bootstrap might need, without depending on their names; docs and the
+  # local runner (kafka.sh, never run on EC2) stay behind: together they would not fit in 16 KiB.
+  kafka_files = sort([for f in fileset(local.kafka_dir, "**") : f if !endswith(f, ".md") && !endswith(f, ".d.mts") && f != "kafka.sh"])
 
   node_count = length(var.private_ips)
 
@@ -46,4 +47,6 @@ locals {
   })
   # cloud-init unpacks gzip user_data itself; base64 is how EC2 takes it.
   user_data_base64 = base64gzip(local.script)
+  # EC2 counts user_data in raw form, before base64: here the gzip bytes the base64 text decodes to.
+  user_data_bytes = length(local.user_data_base64) / 4 * 3 - (endswith(local.user_data_base64, "==") ? 2 : endswith(local.user_data_base64, "=") ? 1 : 0)
 }

@@ -22,9 +22,14 @@ output "user_data_base64" {
     error_message = "ec2-bootstrap.sh is missing from ${local.kafka_dir}: the broker would boot without its bootstrap. Check out the whole repository."
   }
 
-  # EC2 refuses user_data over 16 KiB; counting the base64 text keeps a margin.
+  # EC2 refuses user_data over 16 KiB in raw form (the gzip bytes; base64 is only the transport).
   precondition {
-    condition     = length(local.user_data_base64) < 16384
-    error_message = "The broker user_data is ${length(local.user_data_base64)} bytes as sent (gzip+base64), over EC2's 16384: keep large files out of deploy/kafka."
+    condition     = local.user_data_bytes < 16384
+    error_message = "The broker user_data is ${local.user_data_bytes} bytes gzipped (${length(local.user_data_base64)} as base64), over EC2's 16384: keep large files out of deploy/kafka."
   }
+}
+
+output "user_data_bytes" {
+  description = "Size of the user_data as EC2 counts it against its 16384-byte limit: the gzip bytes, before base64."
+  value       = local.user_data_bytes
 }
