@@ -25,6 +25,12 @@ const SERVICES = {
     deploy: ['deploy/systemd/frameline-agent.service', 'config/agent.example.json', 'deploy/pi/install.sh'],
     extra: [],
   },
+  // The consumer hosts Terraform provisions: the converted ONNX models and the dashboard's files travel with it.
+  cloud: {
+    workspace: 'cloud',
+    deploy: ['deploy/systemd/frameline-cloud.service', 'config/cloud.example.json'],
+    extra: ['models', 'web'],
+  },
 };
 /** Workspace packages a release may contain, copied in as real folders. */
 const WORKSPACES = { '@frameline/shared': 'shared', '@frameline/agent': 'agent', '@frameline/cloud': 'cloud' };
