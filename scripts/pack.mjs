@@ -68,7 +68,7 @@ try {
   mkdirSync(release, { recursive: true });
   copyPackage(join(ROOT, spec.workspace), release, spec.extra);
   writeFileSync(join(release, 'package.json'), `${JSON.stringify(releaseManifest(pkg), null, 2)}\n`);
-  copyNodeModules(join(work, 'node_modules'), join(release, 'node_modules'), pkg);
+  copyNodeModules(join(work, 'node_modules'), join(release, 'node_modules'), pkg, cpu);
   mkdirSync(join(release, 'deploy'));
   for (const file of spec.deploy) cpSync(join(ROOT, file), join(release, 'deploy', basename(file)));
   writeFileSync(join(release, 'RELEASE.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, os: 'linux', cpu, libc: 'glibc', node: '>=20', commit: gitCommit() }, null, 2)}\n`);
@@ -94,7 +94,9 @@ try {
 function copyPackage(from, to, extra) {
   if (existsSync(join(from, 'bin'))) cpSync(join(from, 'bin'), join(to, 'bin'), { recursive: true });
   cpSync(join(from, 'dist/src'), join(to, 'dist/src'), { recursive: true, filter: runtimeFile });
-  for (const dir of extra) if (existsSync(join(from, dir))) cpSync(join(from, dir), join(to, dir), { recursive: true });
+  // Not shipped: the converters' TFLite inputs, and CenterNet, whose weights carry no upstream licence (opt-in, see cloud/models/README.md).
+  const shipped = (p) => !/\.tflite$|centernet\.onnx$/.test(p);
+  for (const dir of extra) if (existsSync(join(from, dir))) cpSync(join(from, dir), join(to, dir), { recursive: true, filter: shipped });
 }
 
 function runtimeFile(path) {
@@ -109,13 +111,21 @@ function releaseManifest(manifest) {
   return { ...rest, engines: { node: '>=20' } };
 }
 
+/** onnxruntime-node ships its native binding for every OS and CPU (about 300 MB): a release keeps linux/<cpu>. */
+function foreignBinding(path, cpu) {
+  const m = /onnxruntime-node[/\\]bin[/\\]napi-v\d+[/\\](.+)$/.exec(path);
+  if (!m) return false;
+  const [os, arch] = m[1].split(/[/\\]/);
+  return os !== 'linux' || (arch !== undefined && arch !== cpu);
+}
+
 /**
  * node_modules from the staging install: npm links workspace packages, so
  * those are replaced with real copies of their built files; the service's own
  * link and any other workspace are dropped.
  */
-function copyNodeModules(from, to, manifest) {
-  cpSync(from, to, { recursive: true, verbatimSymlinks: true, filter: (p) => !Object.keys(WORKSPACES).some((w) => p === join(from, w)) && !['.package-lock.json', '.bin'].includes(basename(p)) });
+function copyNodeModules(from, to, manifest, cpu) {
+  cpSync(from, to, { recursive: true, verbatimSymlinks: true, filter: (p) => !Object.keys(WORKSPACES).some((w) => p === join(from, w)) && !['.package-lock.json', '.bin'].includes(basename(p)) && !foreignBinding(p, cpu) });
   for (const dep of Object.keys(manifest.dependencies ?? {}).filter((d) => d in WORKSPACES)) {
     const dir = WORKSPACES[dep];
     const target = join(to, dep);

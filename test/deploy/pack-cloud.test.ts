@@ -32,6 +32,11 @@ test('pack:cloud builds a release that infers a real frame from outside the chec
   for (const absent of ['@mediapipe', '@vladmandic', '@frameline/onnx-convert', 'typescript', 'playwright-core', 'dist/test']) {
     assert.ok(!existsSync(join(release, 'node_modules', absent)) && !existsSync(join(release, absent)), `${absent} is not in the release`);
   }
+  // One native onnxruntime binding (this OS and CPU), and no unlicensed CenterNet weights.
+  const bindings = join(release, 'node_modules/onnxruntime-node/bin/napi-v6');
+  assert.deepEqual(readdirSync(bindings), ['linux']);
+  assert.deepEqual(readdirSync(join(bindings, 'linux')), [CPU]);
+  assert.ok(!existsSync(join(release, 'models/centernet.onnx')), 'centernet.onnx is not shipped');
 
   // Run from the unpacked release with no checkout around it: models, shared's topic list and onnxruntime all come from the release.
   const frame = join(REPO_ROOT, 'cloud/test/fixtures/vtest_frame.jpg');
