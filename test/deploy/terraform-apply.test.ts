@@ -189,7 +189,9 @@ function checkAgentConfig(expectedBrokers: string[]): void {
       const config = JSON.parse(output<string>('agent_config_json')) as { kafka: { brokers: string[]; caFile: string } };
       assert.deepEqual(config.kafka.brokers, expectedBrokers);
       config.kafka.caFile = join(dir, 'ca.pem');
-      writeFileSync(config.kafka.caFile, '(the CA fetched with fetch_ca_command)\n');
+      // A real PEM certificate standing in for the one fetch_ca_command gets (check-config reads it).
+      const ca = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=stand-in CA', '-keyout', join(dir, 'ca.key'), '-out', config.kafka.caFile], { encoding: 'utf8' });
+      assert.equal(ca.status, 0, ca.stderr);
       writeFileSync(join(dir, 'kafka-password'), 'stand-in-password\n', { mode: 0o600 });
       writeFileSync(join(dir, 'agent.json'), JSON.stringify(config, null, 2));
       const env = { ...process.env, CREDENTIALS_DIRECTORY: dir };
