@@ -33,23 +33,23 @@ function readConfig(file: string | undefined, overrides?: Record<string, unknown
   return loadCloudConfig({ ...(file ? { file } : {}), ...(overrides ? { overrides } : {}) });
 }
 
-/** Runs until SIGTERM/SIGINT; resolves with 0 after a clean stop, 1 when start or stop fails. */
+/** Runs until SIGTERM/SIGINT or an ACL refusal; resolves with 0 after a clean stop, 77 after a refusal, 1 when start or stop fails. */
 async function run(file: string | undefined, options: MainOptions): Promise<number> {
   const config = readConfig(file);
   const logger = createLogger({ level: config.log.level, scope: 'cloud' });
-  let stopFor!: (reason: { signal: string } | { refused: string }) => void;
-  const stopReason = new Promise<{ signal: string } | { refused: string }>((resolve) => (stopFor = resolve));
+  let stopFor!: (reason: 'SIGTERM' | 'SIGINT' | 'refused') => void;
+  const stopReason = new Promise<'SIGTERM' | 'SIGINT' | 'refused'>((resolve) => (stopFor = resolve));
   // Retrying cannot fix an ACL refusal: stop, and let systemd show why (status 77, NOPERM).
   const service = createCloudService(config, {
     logger,
     ...(options.model ? { model: options.model } : {}),
     onRefused: (message) => {
       logger.error(`stopping: ${message}`);
-      stopFor({ refused: message });
+      stopFor('refused');
     },
   });
-  process.once('SIGTERM', () => stopFor({ signal: 'SIGTERM' }));
-  process.once('SIGINT', () => stopFor({ signal: 'SIGINT' }));
+  process.once('SIGTERM', () => stopFor('SIGTERM'));
+  process.once('SIGINT', () => stopFor('SIGINT'));
   try {
     await service.start();
   } catch (err) {
@@ -58,14 +58,13 @@ async function run(file: string | undefined, options: MainOptions): Promise<numb
     return service.refusal() ? EXIT_NOPERM : 1;
   }
   const reason = await stopReason;
-  const failed = 'refused' in reason ? EXIT_NOPERM : 1;
-  if ('signal' in reason) logger.info('signal received; stopping', { signal: reason.signal });
+  if (reason !== 'refused') logger.info('signal received; stopping', { signal: reason });
   try {
     await service.stop();
-    return 'refused' in reason ? EXIT_NOPERM : 0;
+    return reason === 'refused' ? EXIT_NOPERM : 0;
   } catch (err) {
     logger.error('stop failed', { error: err as Error });
-    return failed;
+    return reason === 'refused' ? EXIT_NOPERM : 1;
   }
 }
 
