@@ -2,6 +2,7 @@ export * from './record/frame.js';
 export * from './record/murmur2.js';
 export * from './record/jpeg.js';
 export * from './record/camera-id.js';
+export * from './record/agent-status.js';
 export * from './topics.js';
 export * from './retry.js';
 export * from './timing.js';
