@@ -142,16 +142,30 @@ render_server_properties() {
 # bootstrap metadata (no broker is needed to create users).
 # Args: server.properties data_dir logs_dir cluster_id secrets_dir
 format_storage() {
-  local config=$1 data=$2 logs=$3 cluster=$4 secrets=$5 u args=()
+  local config=$1 data=$2 logs=$3 cluster=$4 secrets=$5 u argfile
   [ -f "$data/meta.properties" ] && return 0
-  for u in "${scram_users[@]}"; do
-    args+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(cat "$secrets/$u.password")]")
-  done
   say "formatting $data (cluster $cluster) with SCRAM users ${scram_users[*]}"
-  # StorageTool takes the credentials as arguments; a short-lived local process, before any listener exists.
+  # StorageTool takes the credentials only as arguments. The java launcher reads
+  # them from an @argfile instead (JDK 9+), so they never appear in the
+  # process's argv (/proc/<pid>/cmdline, ps) for other local users to read.
+  argfile=$(mktemp "$logs/.format-args.XXXXXX")
+  chmod 600 "$argfile"
+  {
+    printf '%s\n' kafka.tools.StorageTool format -t "$cluster" -c "\"$(argfile_quote "$config")\""
+    for u in "${scram_users[@]}"; do
+      printf -- '--add-scram\n"%s"\n' "$(argfile_quote "SCRAM-SHA-512=[name=$u,password=$(cat "$secrets/$u.password")]")"
+    done
+  } >"$argfile"
   java -cp "$kafka_libs/*" -Dlog4j.configuration="file:$lib_here/log4j.properties" -Dkafka.logs.dir="$logs" \
-    kafka.tools.StorageTool format -t "$cluster" -c "$config" "${args[@]}" >"$logs/format.log" 2>&1 \
-    || { cat "$logs/format.log" >&2; die "formatting storage failed"; }
+    "@$argfile" >"$logs/format.log" 2>&1 \
+    || { rm -f "$argfile"; cat "$logs/format.log" >&2; die "formatting storage failed"; }
+  rm -f "$argfile"
+}
+
+# Escapes one argument for a double-quoted java @argfile entry (backslash and quote).
+argfile_quote() {
+  local v=${1//\\/\\\\}
+  printf '%s' "${v//\"/\\\"}"
 }
 
 # A KRaft cluster id as Kafka's Uuid makes one (16 random bytes, URL-safe

@@ -1,11 +1,12 @@
 // The broker's deploy scripts and unit, checked without starting a broker:
 // systemd's own verifier, shellcheck, the env-file validation of
 // ec2-bootstrap.sh (exit 78 naming key and file), and the kafkajs download a
-// broker host without npm relies on (pin = package-lock, checksum enforced).
+// broker host without npm relies on (pin = package-lock, checksum enforced),
+// and that formatting storage keeps the SCRAM passwords out of argv.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -97,4 +98,30 @@ test('the kafkajs pin in lib.sh is package-lock.json\'s, and ensure_kafkajs inst
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', "const k = await import('kafkajs'); console.log(typeof k.default.Kafka)"], { cwd: host });
   assert.equal(stdout.trim(), 'function', 'provision.mjs can import it');
   assert.equal((await ensure()).out, '', 'a second run does nothing');
+});
+
+test('formatting storage keeps the SCRAM passwords out of the JVM\'s argv (they go through a java @argfile)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fl-format-'));
+  const data = join(dir, 'data'), logs = join(dir, 'logs'), secrets = join(dir, 'secrets'), shim = join(dir, 'bin');
+  for (const d of [data, logs, secrets, shim]) mkdirSync(d);
+  const passwords = Object.fromEntries(['admin', 'agent', 'cloud'].map((u) => [u, `pw${u}${Math.random().toString(36).slice(2)}`]));
+  for (const [u, p] of Object.entries(passwords)) writeFileSync(join(secrets, `${u}.password`), p, { mode: 0o600 });
+  writeFileSync(join(dir, 'server.properties'), [
+    'process.roles=broker,controller', 'node.id=1', 'controller.quorum.voters=1@127.0.0.1:49093',
+    'listeners=PLAINTEXT://127.0.0.1:49092,CONTROLLER://127.0.0.1:49093', 'controller.listener.names=CONTROLLER', `log.dirs=${data}`, '',
+  ].join('\n'));
+  // A `java` first on PATH that records the argv it was started with, then runs the real one.
+  const realJava = (await run('bash', ['-c', 'command -v java'])).stdout.trim();
+  writeFileSync(join(shim, 'java'), `#!/bin/bash\nprintf '%s\\n' "$@" >>${join(dir, 'argv.txt')}\nexec ${realJava} "$@"\n`, { mode: 0o755 });
+  const script = `lib_here=${KAFKA_DIR}; source ${KAFKA_DIR}/lib.sh; kafka_libs=${REPO_ROOT}/.cache/kafka-dist/$kafka_version/libs; `
+    + `format_storage ${join(dir, 'server.properties')} ${data} ${logs} MkU3OEVBNTcwNTJENDM2Qg ${secrets}`;
+  const r = await outcome('bash', ['-c', script], { ...process.env, PATH: `${shim}:${process.env.PATH}` });
+  assert.equal(r.code, 0, r.out);
+  const argv = readFileSync(join(dir, 'argv.txt'), 'utf8');
+  assert.match(argv, /^@.*\.format-args\./m, 'the credentials went through an @argfile');
+  for (const [u, p] of Object.entries(passwords)) assert.ok(!argv.includes(p), `${u}'s password is in java's argv`);
+  assert.deepEqual(readdirSync(logs).filter((f) => f.startsWith('.format-args')), [], 'the argfile is removed');
+  // Every user's credential made it into the bootstrap metadata.
+  const checkpoint = readFileSync(join(data, 'bootstrap.checkpoint')).toString('latin1');
+  for (const u of Object.keys(passwords)) assert.ok(checkpoint.includes(u), `${u} is in bootstrap.checkpoint`);
 });
