@@ -66,7 +66,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
       `dropped ${totalDropped(d) + p.droppedBehind + c.droppedFrames}`,
       `spool ${humanBytes(d.spooled.bytes)} (${d.spooled.frames} frames)`,
       `broker ${d.broker}, ${policy}`,
-      ...(c.stalled ? ['CAMERA STALLED'] : []),
+      ...(c.broken ? [`CAMERA BROKEN: ${Math.round(c.brokenShare * 100)}% of recent frames cut off or unreadable, see the log`] : c.stalled ? ['CAMERA STALLED'] : []),
       ...(d.spoolDiskFull ? ['SPOOL DISK FULL, evicting the oldest frames'] : []),
       ...(d.lastError && d.broker !== 'connected' ? [`last error: ${d.lastError}`] : []),
     ].join(', ');
