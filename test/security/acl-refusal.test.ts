@@ -86,20 +86,20 @@ function runAgent(configFile: string): AgentRun {
   return { exited, log: () => log, kill: (signal) => child.kill(signal) };
 }
 
-/** Grants (or, with `remove`, revokes) `operations` on `topic` to User:agent, and waits until the authorizer has them. */
-async function agentAcl(topic: string, operations: number[]): Promise<void> {
+/** Grants `operations` on `topic` to User:`user`, and waits until the authorizer has them. */
+async function agentAcl(topic: string, operations: number[], user = 'agent'): Promise<void> {
   const admin = broker.admin();
   await admin.connect();
   try {
     const acl = operations.map((operation) => ({
       resourceType: AclResourceTypes.TOPIC, resourceName: topic, resourcePatternType: ResourcePatternTypes.LITERAL,
-      principal: 'User:agent', host: '*', operation, permissionType: AclPermissionTypes.ALLOW,
+      principal: `User:${user}`, host: '*', operation, permissionType: AclPermissionTypes.ALLOW,
     }));
     await admin.createAcls({ acl });
     await waitFor('the ACLs to be visible', async () => {
       const { resources } = await admin.describeAcls({
         resourceType: AclResourceTypes.TOPIC, resourceName: topic, resourcePatternType: ResourcePatternTypes.LITERAL,
-        principal: 'User:agent', host: '*', operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY,
+        principal: `User:${user}`, host: '*', operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY,
       });
       return resources.reduce((n, r) => n + r.acls.length, 0) >= operations.length;
     }, 15_000, 200);
@@ -221,6 +221,34 @@ test('an agent that may not even describe its frames topic stops at connect: exi
     assert.ok(refusal, agent.log().slice(-3000));
     assert.match(refusal, /Metadata request/);
     assert.match(refusal, new RegExp(`--operation Write --operation Describe --topic ${topics.alerts.replace(/\./g, '\\.')}`));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a reliable agent whose user may write no topic at all is refused the idempotent producer: exit 77, cluster refusal and the ACL named', async () => {
+  // A SCRAM user of the test's own with Describe on the topic and nothing else: Write on any topic would imply IdempotentWrite.
+  const user = `noperm-${randomUUID().slice(0, 8)}`;
+  const password = randomUUID();
+  await broker.kafkaTool('kafka.admin.ConfigCommand', ['--bootstrap-server', '{bootstrap}', '--command-config', '{config}',
+    '--alter', '--add-config', `SCRAM-SHA-512=[iterations=8192,password=${password}]`, '--entity-type', 'users', '--entity-name', user]);
+  await agentAcl(topics.frames, [AclOperationTypes.DESCRIBE], user);
+  const dir = await mkdtemp(join(tmpdir(), 'fl-agent-acl-'));
+  try {
+    const passwordFile = join(dir, 'password');
+    await writeFile(passwordFile, password, { mode: 0o600 });
+    const configFile = join(dir, 'agent.json');
+    const config = agentConfig(dir, topics.frames);
+    await writeFile(configFile, JSON.stringify({ ...config, kafka: { ...(config.kafka as object), username: user, passwordFile } }));
+    const agent = runAgent(configFile);
+    const code = await agent.exited;
+    const refusal = agent.log().split('\n').find((l) => /ERROR .*refused user/.test(l));
+    console.log(`# agent refused IdempotentWrite: exit ${code}; ${refusal?.slice(0, 500)}`);
+    assert.equal(code, EXIT_NOPERM, agent.log().slice(-3000));
+    assert.ok(refusal, agent.log().slice(-3000));
+    assert.match(refusal, new RegExp(`user "${user}" the idempotent producer`));
+    assert.match(refusal, /Cluster authorization failed|CLUSTER_AUTHORIZATION_FAILED/i);
+    assert.match(refusal, new RegExp(`--allow-principal User:${user} --operation Write --operation Describe --topic ${topics.frames.replace(/\./g, '\\.')}`));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

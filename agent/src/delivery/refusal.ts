@@ -20,7 +20,7 @@ function aclCommand(user: string, args: string): string {
 
 /** One line naming what was refused and the ACL to add, for the log and the exit. */
 export function describeRefusal(denial: AuthorizationDenial, ctx: RefusalContext): string {
-  const on = denial.api ? ` on a ${denial.api} request` : '';
+  const on = denial.api ? ` on the ${denial.api} request` : '';
   const after = ctx.spooled ? '; the frames stay in the spool and are sent once it is granted and the agent restarted' : '';
   switch (denial.resource) {
     case 'topic':
