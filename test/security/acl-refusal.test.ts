@@ -6,7 +6,8 @@
 // but not write, and one it may not even describe, stop it with 77; in
 // reliable mode its frames stay in the spool, and reach the topic once the
 // ACL is added and the agent started again.
-// Cost: about 60-90 s.
+// Cost: about 2.5 min on a busy 2-core machine (the agent cases 1.5 min of it,
+// with a JVM run to make a SCRAM user).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
