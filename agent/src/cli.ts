@@ -1,7 +1,7 @@
 // frameline-agent run | check-config | doctor [--config FILE]
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { ConfigError, EXIT_CONFIG, createLogger, describeConfig, type Logger } from '@frameline/shared';
+import { ConfigError, EXIT_CONFIG, EXIT_NOPERM, createLogger, describeConfig, type Logger } from '@frameline/shared';
 import { checkFiles, loadAgentConfig, type AgentConfig } from './config.js';
 import { CameraUnavailableError } from './camera/index.js';
 
@@ -20,7 +20,11 @@ commands:
 
 The config file is JSON with comments (see config/agent.example.json); every
 key can also come from its environment variable. Default file:
-$FRAMELINE_AGENT_CONFIG or /etc/frameline/agent.json when it exists.`;
+$FRAMELINE_AGENT_CONFIG or /etc/frameline/agent.json when it exists.
+
+Exit status 78: invalid configuration; 77: the broker's ACLs refused the
+agent (the log names what was refused and the ACL to add; spooled frames
+stay for after it is granted); 69: no usable camera.`;
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let parsed;
@@ -69,7 +73,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       try {
         const agent = await startAgent(config, logger, { env, handleSignals: true });
         await agent.done;
-        return 0;
+        // The refusal was logged with the ACL to add; 77 (EX_NOPERM) tells systemd not to restart into it.
+        return agent.refusal() ? EXIT_NOPERM : 0;
       } catch (err) {
         if (!(err instanceof CameraUnavailableError)) throw err;
         logger.error(err.message);

@@ -65,6 +65,10 @@ function harness(sources: (h: { drop: (r: DropReason, n: number) => void }) => {
           link.state = 'down';
         },
         sendSucceeded: () => undefined,
+        refused: (denial, topics) => {
+          failures.push(`refused ${denial.resource} on ${topics.join(',')}: ${denial.detail}`);
+          link.state = 'down';
+        },
       },
       kafka,
       limits: { maxBatchFrames: 4, maxBatchBytes: 1 << 20, partitioning: 'key' },
@@ -147,6 +151,24 @@ test('a broker error on a memory batch: live drops it (sendFailed) and waits for
   await waitFor('frame 2 acknowledged', () => h.tally.acked === 1);
   await h.stop();
   assert.deepEqual(h.requests.map((r) => r.seqs), [[0, 1], [2]]);
+});
+
+test('an ACL refusal of a produce request is reported once, not retried, and its frames go where undeliverable frames go (the spool)', async () => {
+  let spool!: FrameBuffer;
+  const h = harness(({ drop }) => {
+    spool = createMemoryBuffer({ maxFrames: 100, maxBytes: 1 << 20 }, { to: 'drop' }, drop);
+    const memory = createMemoryBuffer({ maxFrames: 100, maxBytes: 1 << 20 }, { to: 'buffer', buffer: spool }, drop);
+    return { memory, lane: { sources: [spool, memory] } };
+  }, () => {
+    throw kafkaError('TOPIC_AUTHORIZATION_FAILED', 'Not authorized to access topics: [Topic authorization failed]');
+  });
+  h.submit(0, 1, 2);
+  await waitFor('the refusal reported', () => h.failures.length === 1);
+  await h.stop();
+  assert.match(h.failures[0]!, /^refused topic on video\.frames: Not authorized/);
+  assert.equal(h.requests.length, 1, 'not retried');
+  assert.equal(spool.size().frames, 3, 'the refused frames are kept, not dropped');
+  assert.equal(h.tally.dropped.rejected + h.tally.dropped.sendFailed, 0);
 });
 
 test('a broker error on a memory batch with the spool ahead of memory (inline): the same records come back first, in one request of the same size', async () => {

@@ -25,6 +25,8 @@ export interface JpegSplitterStats {
   frames: number;
   /** Bytes not delivered in any frame: garbage, truncated, corrupt or oversized frames. */
   discardedBytes: number;
+  /** The part of discardedBytes that lay outside any frame (between an end and the next SOI): a working camera writes none. */
+  strayBytes: number;
   truncatedFrames: number;
   oversizedFrames: number;
   /** Frames whose marker structure was broken (e.g. garbage that looked like an SOI). */
@@ -58,6 +60,7 @@ export function createJpegSplitter(options: JpegSplitterOptions): JpegSplitter {
   const stats: JpegSplitterStats = {
     frames: 0,
     discardedBytes: 0,
+    strayBytes: 0,
     truncatedFrames: 0,
     oversizedFrames: 0,
     corruptFrames: 0,
@@ -89,6 +92,12 @@ export function createJpegSplitter(options: JpegSplitterOptions): JpegSplitter {
     consume(n);
   };
 
+  /** Bytes skipped while looking for an SOI: not part of any frame. */
+  const discardStray = (n: number): void => {
+    stats.strayBytes += n;
+    discard(n);
+  };
+
   /** The frame starting at 0 is broken: drop its SOI and look for the next one after it. */
   const dropFrame = (counter: 'truncatedFrames' | 'corruptFrames', upTo: number): void => {
     stats[counter]++;
@@ -113,13 +122,13 @@ export function createJpegSplitter(options: JpegSplitterOptions): JpegSplitter {
       // FF D8 FF, where the bytes not received yet count as matching.
       const matches = (i + 1 >= len || buf[i + 1] === 0xd8) && (i + 2 >= len || buf[i + 2] === 0xff);
       if (!matches) continue;
-      discard(i);
+      discardStray(i);
       if (len < 3) return false; // an SOI split across chunks: wait for the rest
       state = 'segments';
       scan = 2;
       return true;
     }
-    discard(len);
+    discardStray(len);
     return false;
   };
 

@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '@frameline/shared';
 import { createLatestQueue } from './frame-queue.js';
+import { createFrameHealth, DEFAULT_FRAME_HEALTH, type FrameHealthOptions } from './frame-health.js';
 import { createJpegSplitter } from './jpeg-splitter.js';
 import { jpegSize } from './jpeg-size.js';
 import { findOnPath, terminate } from './process.js';
@@ -39,6 +40,8 @@ export interface RpicamOptions {
   /** No frame for this long: report a stall and restart the process. Default 10. */
   stallSeconds?: number;
   restart?: Partial<RestartPolicyOptions>;
+  /** When the camera counts as broken (share of broken frames in a window); defaults in frame-health.ts. */
+  health?: Partial<FrameHealthOptions>;
   /** Environment of the camera process and of the PATH lookup. Default process.env. */
   env?: NodeJS.ProcessEnv;
   /** SIGTERM, then SIGKILL after this long. Default 2000. */
@@ -84,6 +87,7 @@ export function createRpicamSource(options: RpicamOptions, logger: Logger): Came
   const policy = createRestartPolicy(restartOptions);
   const captureClock = createCaptureClock();
   const stats = emptyCameraStats();
+  const health = createFrameHealth({ ...DEFAULT_FRAME_HEALTH, ...options.health }, log);
   const monotonic = (): number => performance.now();
 
   let state: 'new' | 'running' | 'stopped' = 'new';
@@ -97,7 +101,14 @@ export function createRpicamSource(options: RpicamOptions, logger: Logger): Came
   let watchdog: NodeJS.Timeout | undefined;
 
   const onJpeg = (jpeg: Buffer): void => {
-    const size = jpegSize(jpeg) ?? { width: options.width, height: options.height };
+    const size = jpegSize(jpeg);
+    if (!size) {
+      // Markers in order but no frame header: a decoder would refuse it downstream.
+      stats.undecodableFrames++;
+      health.undecodable();
+      return;
+    }
+    health.good();
     const capturedAt = captureClock();
     lastFrameMono = monotonic();
     if (childFrames++ === 0) policy.healthy();
@@ -126,8 +137,10 @@ export function createRpicamSource(options: RpicamOptions, logger: Logger): Came
     childFrames = 0;
     childKilledForStall = false;
     splitter.reset(); // a frame cut off by the previous process is not glued to this one's
+    health.fromSplitter(splitter.stats());
     proc.stdout.on('data', (chunk: Buffer) => {
       for (const jpeg of splitter.push(chunk)) onJpeg(jpeg);
+      health.fromSplitter(splitter.stats());
     });
     logLines(proc.stderr, log, { pid: proc.pid }, { quiet: () => state === 'stopped' });
     let ended = false;
@@ -200,6 +213,9 @@ export function createRpicamSource(options: RpicamOptions, logger: Logger): Came
       queue.close();
     },
     frames: () => queue,
-    stats: () => withQueueAndParser(stats, queue.dropped, splitter.stats()),
+    stats: () => {
+      const { broken, brokenShare, brokenFrames } = health.stats();
+      return { ...withQueueAndParser(stats, queue.dropped, splitter.stats()), broken, brokenShare, brokenFrames };
+    },
   };
 }

@@ -33,6 +33,17 @@ export interface CameraStats {
   truncatedFrames: number;
   /** Frames with no end marker within maxFrameBytes. */
   oversizedFrames: number;
+  /** Complete frames without a frame header (SOFn): no decoder can use them, so they are not passed on. */
+  undecodableFrames: number;
+  /**
+   * Nearly every recent frame was broken (cut off, corrupt, headerless, or
+   * bytes that are no frame at all): raised once per episode (frame-health.ts).
+   */
+  broken: boolean;
+  /** Broken share of the recent frames (0..1), the figure `broken` is judged on. */
+  brokenShare: number;
+  /** Broken frames since start (each 64 KiB of stray bytes counts as one). */
+  brokenFrames: number;
 }
 
 export interface CameraSource {
@@ -65,6 +76,10 @@ export function emptyCameraStats(): CameraStats {
     discardedBytes: 0,
     truncatedFrames: 0,
     oversizedFrames: 0,
+    undecodableFrames: 0,
+    broken: false,
+    brokenShare: 0,
+    brokenFrames: 0,
   };
 }
 

@@ -2,7 +2,7 @@
 // jittered, capped exponential backoff; a failed send (retry.ts's retriable
 // SendError) marks the broker down and starts an outage. Reconnecting is the
 // only remedy here; what happens to the frames meanwhile is the buffers'.
-import { createBackoff, explainKafkaError, type KafkaConnection, type Logger } from '@frameline/shared';
+import { authorizationDenial, createBackoff, explainKafkaError, type AuthorizationDenial, type KafkaConnection, type Logger } from '@frameline/shared';
 import type { Link } from './link.js';
 import type { SendError } from './retry.js';
 import { sleep, type Signal } from './signal.js';
@@ -20,6 +20,12 @@ export interface ConnectionDeps {
   closing(): boolean;
   /** After the outage state changed: re-apply the policy. */
   settle(): void;
+  /** The topics the agent writes (named in a refusal not tied to one request). */
+  topics: string[];
+  /** The ACLs refused us: `message` names what and the ACL to add. Called once. */
+  onRefused(message: string, denial: AuthorizationDenial): void;
+  /** The refusal in operator words, with the ACL to add. */
+  describeRefusal(denial: AuthorizationDenial, topics: string[]): string;
   /** Fields for the log lines: policy and frames waiting. */
   describe(): { policy: string; spooled: number; queued: number };
 }
@@ -32,19 +38,35 @@ export interface Connection {
   sendFailed(error: SendError, topic: string, frames: number): Promise<void>;
   /** A send succeeded: the next outage's backoff starts small again. */
   sendSucceeded(): void;
+  /** The ACLs refused a request on `topics`: stop reconnecting and report it once. */
+  refused(denial: AuthorizationDenial, topics: string[]): void;
+  /** The refusal message, once refused. */
+  readonly refusal: string | undefined;
 }
 
 export function createConnection(deps: ConnectionDeps): Connection {
   const { link, log, tally, changed } = deps;
   const backoff = createBackoff(deps.reconnect);
   let outage = false;
+  let refusal: string | undefined;
+
+  const refused = (denial: AuthorizationDenial, topics: string[]): void => {
+    link.markDown();
+    outage = true;
+    if (refusal) return;
+    refusal = deps.describeRefusal(denial, topics);
+    tally.lastError = refusal;
+    log.error(refusal);
+    deps.onRefused(refusal, denial);
+    changed.notify();
+  };
 
   async function run(): Promise<void> {
     let downSince: number | undefined;
     let warned = false;
     while (!deps.closing()) {
       const gen = changed.generation;
-      if (link.state === 'connected') {
+      if (link.state === 'connected' || refusal) {
         await changed.wait(gen);
         continue;
       }
@@ -52,6 +74,13 @@ export function createConnection(deps: ConnectionDeps): Connection {
       try {
         await link.connect();
       } catch (e) {
+        const denial = authorizationDenial(e);
+        if (denial) {
+          // At connect only the topics' metadata and (reliable) the idempotent producer id are asked for.
+          refused({ api: denial.resource === 'cluster' ? 'InitProducerId' : 'Metadata', ...denial }, deps.topics);
+          deps.settle();
+          continue;
+        }
         tally.lastError = `broker unreachable: ${explainKafkaError(e, deps.kafka).message}`;
         outage = true;
         const delay = backoff.next();
@@ -89,5 +118,9 @@ export function createConnection(deps: ConnectionDeps): Connection {
       if (wasConnected) log.warn('send failed; broker marked down', { topic, frames, error: error.message });
     },
     sendSucceeded: () => backoff.reset(),
+    refused,
+    get refusal() {
+      return refusal;
+    },
   };
 }

@@ -15,6 +15,7 @@ import { createPacer, encodeFrame, recordSize, within, type Frame } from '@frame
 import { createMemoryBuffer, type FrameBuffer, type MemoryBuffer } from './buffer.js';
 import { createConnection } from './connection.js';
 import { createLink } from './link.js';
+import { describeRefusal } from './refusal.js';
 import { decideFrame, deliveryPolicy, shouldSpill, type FlowState, type Wiring } from './policy.js';
 import { runLane, type Lane, type LaneRun } from './send-loop.js';
 import { createSignal } from './signal.js';
@@ -120,6 +121,9 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
     stopSignal,
     closing: () => lifecycle.closing,
     settle,
+    topics: lanes.map((l) => l.topic),
+    onRefused: (message) => options.onRefused?.(message),
+    describeRefusal: (denial, topics) => describeRefusal(denial, { user: options.kafka.username ?? '(none)', topics, spooled: spool !== undefined }),
     describe: () => ({ policy: deliveryPolicy(flowState(), wiring), spooled: spool?.size().frames ?? 0, queued: memory.size().frames }),
   });
 
@@ -215,6 +219,7 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
       tornRecordsSkipped: s?.tornRecordsSkipped ?? 0,
       backfillSent: tally.backfillSent,
       lastError: tally.lastError,
+      ...(connection.refusal ? { refusal: connection.refusal } : {}),
     };
   }
 

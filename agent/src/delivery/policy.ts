@@ -61,10 +61,13 @@ export type FailureAction =
   /** The one record in the request was refused: drop it and count it. */
   | { kind: 'drop-record' }
   /** The broker is away: mark it down, reconnect (with a new producer id if asked), keep the frames per the buffer. */
-  | { kind: 'reconnect'; renewProducer: boolean };
+  | { kind: 'reconnect'; renewProducer: boolean }
+  /** The ACLs refused it: keep the frames per the buffer and stop trying; only an operator can fix it. */
+  | { kind: 'refused' };
 
 /** What a failed request of `frames` records (consuming `consumed` candidates) leads to. */
 export function decideFailure(error: Pick<SendError, 'retriable' | 'remedy'>, frames: number, consumed: number): FailureAction {
+  if (error.remedy === 'refused') return { kind: 'refused' };
   if (!error.retriable) return frames > 1 ? { kind: 'split', cap: Math.ceil(consumed / 2) } : { kind: 'drop-record' };
   return { kind: 'reconnect', renewProducer: error.remedy === 'renew-producer' };
 }

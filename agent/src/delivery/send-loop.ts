@@ -27,7 +27,7 @@ export interface Lane {
 
 export interface SendLoopDeps {
   link: Pick<Link, 'state' | 'send' | 'partitions'>;
-  connection: Pick<Connection, 'sendFailed' | 'sendSucceeded'>;
+  connection: Pick<Connection, 'sendFailed' | 'sendSucceeded' | 'refused'>;
   kafka: KafkaConnection;
   limits: { maxBatchFrames: number; maxBatchBytes: number; partitioning: PartitioningMode };
   tally: Tally;
@@ -110,6 +110,12 @@ export function runLane(lane: Lane, deps: SendLoopDeps): LaneRun {
         log.warn(tally.lastError, { topic: lane.topic });
         tally.dropped.rejected += 1;
         await job.source.ack(job.batch, job.plan.consumed);
+        return;
+      case 'refused':
+        // Kept as an undeliverable batch is (spooled in reliable mode); the connection stops trying.
+        job.source.reject(job.batch, 'undeliverable');
+        deps.connection.refused({ api: 'Produce', ...error.denial! }, [lane.topic]);
+        deps.settle();
         return;
       case 'reconnect': {
         await deps.connection.sendFailed(error, lane.topic, job.plan.messages.length);

@@ -40,6 +40,12 @@ export interface DeliveryOptions {
   stopTimeoutMs?: number;
   /** Called for every acknowledged frame: ms from submit (or capture, for spooled frames) to ack. */
   onSent?: (latencyMs: number, sample: SentSample) => void;
+  /**
+   * The broker's ACLs refused a write or the metadata the agent needs: delivery
+   * stops trying (frames stay spooled in reliable mode). `message` names what
+   * was refused and the ACL to add. Called at most once.
+   */
+  onRefused?: (message: string) => void;
 }
 
 export interface SentSample {
@@ -74,6 +80,8 @@ export interface DeliveryStatus {
   /** Spooled frames acknowledged by the broker (on the backfill topic when `separate`). */
   backfillSent: number;
   lastError: string | null;
+  /** Set once the ACLs refused the agent: what, and the ACL to add. */
+  refusal?: string;
 }
 
 export interface Delivery {

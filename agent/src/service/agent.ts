@@ -24,6 +24,8 @@ export interface RunningAgent {
   done: Promise<void>;
   stop(reason?: string): Promise<void>;
   statusLine(): string;
+  /** Set when the broker's ACLs refused the agent (it then stops by itself): what, and the ACL to add. */
+  refusal(): string | undefined;
 }
 
 function humanBytes(n: number): string {
@@ -43,8 +45,18 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
   const log = logger.child('agent', { camera: config.camera.id });
   const notifier = createNotifier(env, logger);
 
+  // Retrying cannot fix an ACL refusal: the agent stops (the CLI exits 77). stop() exists only further down.
+  let refusal: string | undefined;
+  let stopForRefusal = (): void => {};
   const delivery = createDelivery(
-    { ...deliveryOptions(config), onSent: (ms, sample) => metrics.observeSendLatency(ms, sample.spooled) },
+    {
+      ...deliveryOptions(config),
+      onSent: (ms, sample) => metrics.observeSendLatency(ms, sample.spooled),
+      onRefused: (message) => {
+        refusal = message;
+        stopForRefusal();
+      },
+    },
     { logger },
   );
   const source = createCameraSource(cameraOptions(config, env), logger);
@@ -66,7 +78,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
       `dropped ${totalDropped(d) + p.droppedBehind + c.droppedFrames}`,
       `spool ${humanBytes(d.spooled.bytes)} (${d.spooled.frames} frames)`,
       `broker ${d.broker}, ${policy}`,
-      ...(c.stalled ? ['CAMERA STALLED'] : []),
+      ...(c.broken ? [`CAMERA BROKEN: ${Math.round(c.brokenShare * 100)}% of recent frames cut off or unreadable, see the log`] : c.stalled ? ['CAMERA STALLED'] : []),
       ...(d.spoolDiskFull ? ['SPOOL DISK FULL, evicting the oldest frames'] : []),
       ...(d.lastError && d.broker !== 'connected' ? [`last error: ${d.lastError}`] : []),
     ].join(', ');
@@ -137,6 +149,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
     })();
     return stopping;
   };
+  stopForRefusal = () => void stop('the broker refused the agent (ACLs); see the error above');
+  if (refusal) stopForRefusal();
   // The camera ending by itself (file source without loop) stops the agent too.
   const done = loop.then(() => stop('camera stream ended'), async (err: unknown) => {
     log.error('frame loop failed', { error: err as Error });
@@ -150,5 +164,5 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
     // Logs go to stdout (the journal under systemd): there is no file to reopen.
     process.on('SIGHUP', () => log.info('SIGHUP: logs go to stdout, nothing to reopen'));
   }
-  return { run, done, stop, statusLine };
+  return { run, done, stop, statusLine, refusal: () => refusal };
 }

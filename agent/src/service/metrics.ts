@@ -63,6 +63,8 @@ export function createAgentMetrics(camera: string, sources: StatsSources): Agent
   mirroredCounter(registry, `${p}camera_restarts_total`, 'Camera process restarts.', [], () => ({ '': sources.camera().restarts }));
   mirroredCounter(registry, `${p}camera_stalls_total`, 'Camera stalls (no frame for stallSeconds).', [], () => ({ '': sources.camera().stalls }));
   mirroredCounter(registry, `${p}spool_torn_records_total`, 'Torn spool records skipped after a crash.', [], () => ({ '': sources.delivery().tornRecordsSkipped }));
+  mirroredCounter(registry, `${p}camera_broken_frames_total`, 'Broken camera output: frames cut off, corrupt or without a frame header, and each 64 KiB of stray bytes.', [], () => ({ '': sources.camera().brokenFrames }));
+  gauge(registry, `${p}camera_broken`, '1 while nearly every recent camera frame is broken (see the agent log).', () => (sources.camera().broken ? 1 : 0));
   gauge(registry, `${p}spool_bytes`, 'Bytes waiting in the disk spool.', () => sources.delivery().spooled.bytes);
   gauge(registry, `${p}spool_frames`, 'Frames waiting in the disk spool.', () => sources.delivery().spooled.frames);
   gauge(registry, `${p}queue_frames`, 'Frames waiting in memory for the broker.', () => sources.delivery().queued.frames);
