@@ -99,6 +99,7 @@ export function createAgentMetrics(camera: string, sources: StatsSources): Agent
   if (status) {
     mirroredCounter(registry, `${p}status_records_sent_total`, 'Status records the broker acknowledged (topics.agents).', [], () => ({ '': status().sent }));
     mirroredCounter(registry, `${p}status_records_superseded_total`, 'Status records replaced by a newer one before they could be sent.', [], () => ({ '': status().superseded }));
+    mirroredCounter(registry, `${p}status_changes_total`, 'Statuses taken at once because the broker state, camera state or last error changed.', [], () => ({ '': status().changes }));
   }
   const latency = new client.Histogram({
     name: `${p}send_latency_seconds`,
