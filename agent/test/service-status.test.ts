@@ -1,8 +1,6 @@
 // Status records on the compacted status topic, from a real agent
 // (startAgent: synthetic camera, reliable delivery, stand-in Pi sensor files)
-// against a private broker that this test stops for a while (SIGSTOP, then
-// SIGCONT: the agent sees what a Wi-Fi loss looks like, connections that hang,
-// and the test saves a broker restart, over a minute on a loaded machine):
+// against a private broker that this test stops for a while:
 // - while the broker is up a record arrives every status.intervalSeconds,
 //   keyed by camera id, and passes the shared contract;
 // - while it is down only the latest status is kept (the others counted as
@@ -12,7 +10,7 @@
 // active segment), so the test reads the full sequence afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -41,8 +39,6 @@ test('agent status records: every interval, on change, latest only through a bro
   const broker = await startPrivateBroker('agent-status', 29530);
   const dir = mkdtempSync(join(tmpdir(), 'fl-status-'));
   let agent: RunningAgent | undefined;
-  // The broker this test started (kafka.sh keeps a single node's pid here).
-  const brokerPid = Number(readFileSync(join(broker.dir, 'run/kafka.pid'), 'utf8').trim());
   try {
     const props = broker.props;
     const metricsPort = await freePort();
@@ -67,13 +63,14 @@ test('agent status records: every interval, on change, latest only through a bro
     await waitFor('status records flowing', async () => metricValue(await scrape(metricsPort), 'frameline_agent_status_records_sent_total') >= 4, 60_000, 200);
     const before = await scrape(metricsPort);
 
+    const tStop = Date.now();
+    await broker.stop();
     const tStopped = Date.now();
-    process.kill(brokerPid, 'SIGSTOP');
     await sleep(OUTAGE_MS);
     const during = await scrape(metricsPort);
     const tStart = Date.now();
-    process.kill(brokerPid, 'SIGCONT');
-    t.diagnostic(`broker stopped for ${tStart - tStopped} ms`);
+    await broker.start();
+    t.diagnostic(`broker stopped in ${tStopped - tStop} ms, down ${tStart - tStopped} ms, restarted in ${Date.now() - tStart} ms`);
 
     // Back: wait for three connected statuses after the outage (a change, then intervals).
     const records = async (count: number, timeoutMs: number) =>
@@ -137,7 +134,7 @@ test('agent status records: every interval, on change, latest only through a bro
       assert.ok(firstBack >= 0, 'a record of the outage arrived');
       const back = statuses.slice(firstBack);
       assert.ok(['spooling', 'catching-up'].includes(back[0]!.broker), `first record after the outage says ${back[0]!.broker}`);
-      t.diagnostic(`last error of the first record back: ${back[0]!.lastError}`);
+      assert.ok(back[0]!.lastError === null || /broker|connect/i.test(back[0]!.lastError), String(back[0]!.lastError));
       const firstConnected = back.findIndex((s) => s.broker === 'connected');
       assert.ok(firstConnected > 0, 'then connected');
       assert.ok(back.slice(firstConnected).every((s) => s.broker !== 'spooling'), 'no spooling record after connected');
@@ -160,11 +157,6 @@ test('agent status records: every interval, on change, latest only through a bro
       assert.match(agent!.statusLine(), /SoC 71\.5°C, UNDER-VOLTAGE, THROTTLED/);
     });
   } finally {
-    try {
-      process.kill(brokerPid, 'SIGCONT');
-    } catch {
-      // already gone
-    }
     await agent?.stop('test over');
     await broker.destroy();
     rmSync(dir, { recursive: true, force: true });
