@@ -156,6 +156,25 @@ test('agent status records: every interval, on change, latest only through a bro
       assert.ok(metricValue(after, 'frameline_agent_status_records_sent_total') > metricValue(before, 'frameline_agent_status_records_sent_total'));
       assert.match(agent!.statusLine(), /SoC 71\.5°C, UNDER-VOLTAGE, THROTTLED/);
     });
+
+    await t.test('an agent whose camera cannot start says so before it exits: cameraState missing, the reason as lastError', async () => {
+      const missingFile = join(dir, 'missing.json');
+      writeFileSync(missingFile, JSON.stringify({
+        camera: { id: 'CAMERA-8', source: 'rpicam' },
+        kafka: { brokers: [props['bootstrap.external']], passwordFile: props['sasl.agent.password.file'], caFile: props['ssl.ca'] },
+        stateDir: join(dir, 'state-missing'),
+        status: { temperatureFile: '', throttledFile: '' },
+      }));
+      // No rpicam-vid on this PATH: start() fails with the camera's own message.
+      await assert.rejects(startAgent(loadAgentConfig({ file: missingFile, env: {} }), logger, { env: { PATH: join(dir, 'no-bin') } }), /rpicam-vid/);
+      const got = await broker.readRecords(TOPICS.agents, { count: 1, timeoutMs: 20_000, filter: (m) => m.key?.toString() === 'CAMERA-8' });
+      const last = parseAgentStatus(got[got.length - 1]?.message.value ?? null);
+      assert.equal(typeof last, 'object', String(last));
+      const s = last as AgentStatus;
+      assert.equal(s.cameraState, 'missing');
+      assert.match(s.lastError ?? '', /rpicam-vid/);
+      assert.equal('pi' in s, false, 'no sensor files: no pi field');
+    });
   } finally {
     await agent?.stop('test over');
     await broker.destroy();

@@ -40,9 +40,9 @@ export interface StatusPublisherStats {
 export interface StatusPublisher {
   /** Takes the first status at once and starts the timers; connects in the background. */
   start(): void;
-  /** Takes a status now and puts it in the slot (e.g. on a change noticed elsewhere). */
-  publishNow(): void;
-  /** Tries to send the status in the slot for at most `flushMs`, then disconnects. */
+  /** Takes a status now, with `patch` applied (e.g. a camera that failed to start), and puts it in the slot. */
+  publishNow(patch?: Partial<Pick<AgentStatus, 'cameraState' | 'lastError'>>): void;
+  /** Tries to send the status in the slot for at most `flushMs` (default 2000), then disconnects. */
   stop(flushMs?: number): Promise<void>;
   stats(): StatusPublisherStats;
 }
@@ -106,7 +106,7 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
     producer = undefined;
     await old?.disconnect().catch(() => undefined);
     // Once per outage at warn; the frames' own connection loop reports the outage too.
-    (warned ? log.debug : log.warn)(`${what} failed; the latest status is kept and sent when the broker is back`, {
+    (warned ? log.debug : log.warn)(`${what} failed; keeping the latest status and trying again`, {
       error: explainKafkaError(e, options.kafka).message,
       superseded: counters.superseded,
     });
@@ -160,14 +160,14 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
       }, options.changeCheckMs ?? 500));
       for (const t of timers) t.unref();
     },
-    publishNow() {
-      offer(taker.take());
+    publishNow(patch = {}) {
+      offer({ ...taker.take(), ...patch });
     },
     async stop(flushMs = 2000) {
       for (const t of timers) clearInterval(t);
-      // Give the slot one chance while connected; a status is not worth delaying a shutdown for.
+      // A short, bounded chance for the last status; a status is not worth delaying a shutdown for long.
       const deadline = Date.now() + flushMs;
-      while (slot && counters.connected && Date.now() < deadline) await sleep(50);
+      while (slot && Date.now() < deadline) await sleep(50);
       closing = true;
       wake.notify();
       stopSignal.notify();
