@@ -129,7 +129,12 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
           await failed(e, 'connecting for status records');
           continue;
         }
-        if (closing) break;
+        if (closing) {
+          // stop() ran while this attempt was under way: leave nothing connected.
+          await producer.disconnect().catch(() => undefined);
+          producer = undefined;
+          break;
+        }
         counters.connected = true;
       }
       try {
