@@ -65,6 +65,8 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
   const stopSignal = createSignal();
   const counters: StatusPublisherStats = { sent: 0, superseded: 0, failed: 0, changes: 0, connected: false };
   let slot: AgentStatus | undefined;
+  /** The status of the send under way (still in the slot until acknowledged). */
+  let sending: AgentStatus | undefined;
   let producer: Producer | undefined;
   let closing = false;
   let loop: Promise<void> | undefined;
@@ -72,7 +74,8 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
   const timers: NodeJS.Timeout[] = [];
 
   function offer(status: AgentStatus): void {
-    if (slot) counters.superseded++;
+    // One being sent is counted only if its send fails (it may still arrive).
+    if (slot && slot !== sending) counters.superseded++;
     slot = status;
     wake.notify();
   }
@@ -89,12 +92,20 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
   }
 
   async function sendSlot(p: Producer, status: AgentStatus): Promise<void> {
-    await p.send({
-      topic: options.topic,
-      acks: -1,
-      timeout: sendTimeoutMs,
-      messages: [{ key: status.camera, value: JSON.stringify(status), timestamp: String(status.at) }],
-    });
+    sending = status;
+    try {
+      await p.send({
+        topic: options.topic,
+        acks: -1,
+        timeout: sendTimeoutMs,
+        messages: [{ key: status.camera, value: JSON.stringify(status), timestamp: String(status.at) }],
+      });
+    } catch (e) {
+      if (slot !== status) counters.superseded++;
+      throw e;
+    } finally {
+      sending = undefined;
+    }
     counters.sent++;
     if (slot === status) slot = undefined;
   }
