@@ -8,11 +8,8 @@ import type { PipelineStats } from '../pipeline/index.js';
 import type { DeliveryStatus } from '../delivery/index.js';
 import { hasPiHealth } from './pi-health.js';
 
-/** CameraStats plus the flag a camera source may set when frames arrive but nearly none decode. */
-export type CameraStatsWithHealth = CameraStats & { broken?: boolean };
-
 export interface StatusSources {
-  camera: () => CameraStatsWithHealth;
+  camera: () => CameraStats;
   pipeline: () => PipelineStats;
   delivery: () => DeliveryStatus;
   /** Frames/s passed by the pipeline over the last status-line period. */
@@ -45,7 +42,7 @@ export function brokerStateOf(d: DeliveryStatus, everConnected: boolean): AgentB
  * stalled or been restarted (not connected, not detected); `restarting`: it
  * was restarted after its last frame and none came since.
  */
-export function cameraStateOf(c: CameraStatsWithHealth, restartsAtLastFrame: number): AgentCameraState {
+export function cameraStateOf(c: CameraStats, restartsAtLastFrame: number): AgentCameraState {
   if (c.broken) return 'broken';
   if (c.lastFrameAt === null && (c.stalled || c.restarts > 0)) return 'missing';
   if (c.stalled) return 'stalled';
