@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAgentStatus, type AgentStatus, type PiHealth } from '@frameline/shared';
-import { emptyCameraStats } from '../src/camera/source.js';
+import { emptyCameraStats, type CameraStats } from '../src/camera/source.js';
 import type { DeliveryStatus } from '../src/delivery/index.js';
 import type { PipelineStats } from '../src/pipeline/index.js';
-import { brokerStateOf, cameraStateOf, createStatusTaker, type CameraStatsWithHealth } from '../src/service/agent-status.js';
+import { brokerStateOf, cameraStateOf, createStatusTaker } from '../src/service/agent-status.js';
 
 function delivery(over: Partial<DeliveryStatus> = {}): DeliveryStatus {
   return {
@@ -30,7 +30,7 @@ test('broker state: connecting before the first connection, then spooling / drop
 });
 
 test('camera state: running, stalled, restarting, missing, broken', () => {
-  const cam = (over: Partial<CameraStatsWithHealth>): CameraStatsWithHealth => ({ ...emptyCameraStats(), ...over });
+  const cam = (over: Partial<CameraStats>): CameraStats => ({ ...emptyCameraStats(), ...over });
   assert.equal(cameraStateOf(cam({ lastFrameAt: 1 }), 0), 'running');
   assert.equal(cameraStateOf(cam({ lastFrameAt: 1, stalled: true, stalls: 1 }), 0), 'stalled');
   assert.equal(cameraStateOf(cam({ lastFrameAt: 1, restarts: 2 }), 1), 'restarting');
