@@ -4,7 +4,8 @@
  * real onnxruntime sessions and the models in cloud/models: a footballer in a
  * wide pose must come out as one person, a large person cut by the frame edge
  * must be found next to a smaller one, and portraits cut by the frame must get
- * a box reaching the edge. Truth: fixtures/photos/truth.json (hand-checked,
+ * a box reaching the edge; in objects mode (CenterNet boxes) the cut person is
+ * found and the footballer is one person. Truth: fixtures/photos/truth.json (hand-checked,
  * sources and licences in fixtures/photos/SOURCES.md). The CCTV frame must
  * keep the people it found before these changes. Prints persons and ms per frame.
  */
@@ -97,3 +98,39 @@ for (const variant of ['full', 'lite'] as const) {
     });
   });
 }
+
+describe('person stage on real photos (CenterNet person boxes, objects mode)', () => {
+  let model: PoseModel;
+  before(async () => {
+    model = await createPoseModel({ variant: 'full', detector: { mode: 'objects' } }, logger);
+  });
+  after(async () => model?.close());
+  const run = async (name: string): Promise<Person[]> => {
+    const [result] = await model.infer([await decodeJpeg(readFileSync(join(fixtures, 'photos', name)))]);
+    return result!.persons;
+  };
+
+  test('basketball1.jpg: the person cut by the frame edge is found next to the whole one', async (t) => {
+    const refs = truth.photos['basketball1.jpg']!.persons;
+    const persons = await run('basketball1.jpg');
+    // a box cut by the frame centres its crop on the visible part, so the skeleton's box is rougher here
+    const { matched, extra } = match(persons, refs, CCTV_MIN_IOU);
+    t.diagnostic(`objects basketball1.jpg: ${persons.length} persons, IoU ${matched.map(([, , v]) => v.toFixed(2)).join(' ')}`);
+    assert.equal(matched.length, 2, `found ${persons.map((p) => `[${boxText(p.box)}]`).join(' ')}`);
+    assert.equal(extra.length, 0);
+  });
+
+  test('messi5.jpg: one person on the footballer\'s body (spectators in the crowd may be found too)', async (t) => {
+    const athlete = truth.photos['messi5.jpg']!.persons[0]!.box;
+    const persons = await run('messi5.jpg');
+    const [x, y, w, h] = athlete;
+    const onBody = persons.filter((p) => {
+      const cx = p.box[0] + p.box[2] / 2;
+      const cy = p.box[1] + p.box[3] / 2;
+      return cx > x && cx < x + w && cy > y && cy < y + h;
+    });
+    t.diagnostic(`objects messi5.jpg: ${persons.length} persons, ${onBody.length} centred on the footballer`);
+    assert.equal(onBody.length, 1, `on the body: ${onBody.map((p) => `[${boxText(p.box)}]`).join(' ')}`);
+    assert.ok(iou(onBody[0]!.box, athlete) >= PHOTO_MIN_IOU);
+  });
+});
