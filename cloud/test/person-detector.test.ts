@@ -54,10 +54,13 @@ describe('decodePersons', () => {
       [101, 100, 121, 161, 0.5, 0], // duplicate of it
       [10, 10, 50, 50, 0.9, 2], // car
       [300, 300, 310, 330, 0.3, 0], // below minScore
+      [430, 10, 520, 530, 0.31, 0], // cut by the right and bottom edges: kept from edgeMinScore
+      [0, 200, 40, 300, 0.2, 0], // at the left edge but below edgeMinScore
     ].flat());
     const found = decodePersons(rows, 512, 512, 768, 576, DEFAULT_OBJECT_DETECTOR_OPTIONS);
-    assert.equal(found.length, 1);
+    assert.equal(found.length, 2);
     assert.deepEqual(found[0]!.box.map((v) => Math.round(v)), [150, 113, 30, 68]);
+    assert.deepEqual(found[1]!.box.map((v) => Math.round(v)), [645, 11, 123, 565]);
     const d = personDetection(found[0]!.box, found[0]!.score);
     const roi = roiFromDetection(d);
     assert.ok(Math.abs(roi.rotation) < 1e-9, 'upright');

@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import type { Logger } from '@frameline/shared';
-import { iou, keypointBox } from './box.js';
+import { keypointBox } from './box.js';
+import { dropDuplicatePersons } from './dedupe.js';
 import { createDetector, DEFAULT_DETECTOR_OPTIONS, type DetectorOptions } from './detector.js';
 import { createLandmarkModel, type LandmarkResult, type RoiRequest } from './landmarks.js';
 import { roiFromDetection, roiFromPoints } from './roi.js';
@@ -29,8 +30,8 @@ export interface BlazePoseOptions {
   maxPersons: number;
   /** Run the landmark model a second time on the ROI its own auxiliary points give (MediaPipe's tracking ROI). */
   refine: boolean;
-  /** Two persons whose boxes overlap by more than this are one person seen twice (tiles). */
-  duplicateIou: number;
+  /** Two persons whose keypoint similarity (OKS, 0..1) reaches this are one body found twice (tiles, scales, tracking). */
+  duplicateSimilarity: number;
   session: Omit<SessionOptions, 'modelPath'>;
 }
 
@@ -42,18 +43,9 @@ export const DEFAULT_BLAZEPOSE_OPTIONS: Omit<BlazePoseOptions, 'modelsDir'> = {
   minVisibility: 0.5,
   maxPersons: 16,
   refine: false,
-  duplicateIou: 0.6,
+  duplicateSimilarity: 0.5,
   session: {},
 };
-
-/** Drops the weaker of two persons whose boxes overlap beyond `threshold` (one person found from two tiles). */
-export function dropDuplicates(persons: Person[], threshold: number): Person[] {
-  const kept: Person[] = [];
-  for (const p of [...persons].sort((a, b) => b.score - a.score)) {
-    if (!kept.some((k) => iou(k.box, p.box) > threshold)) kept.push(p);
-  }
-  return kept;
-}
 
 export async function createBlazePose(options: BlazePoseOptions, logger: Logger): Promise<PoseModel> {
   const log = logger.child('blazepose');
@@ -117,7 +109,7 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
             next.set(person, roiFromPoints(...r.aux));
             return person;
           });
-        const kept = dropDuplicates(persons, options.duplicateIou);
+        const kept = dropDuplicatePersons(persons, options.duplicateSimilarity, options.minVisibility);
         return { persons: kept, timings, rois: kept.map((p) => next.get(p)!), detected: detect[i]! };
       });
     },

@@ -19,13 +19,16 @@ const OUTLINE_MARGIN = 0.1;
 
 /**
  * Person box from keypoints: bounds of those at or above `minVisibility` (all
- * of them when fewer than two are), grown by OUTLINE_MARGIN, clipped to the frame.
+ * of them when fewer than two are), grown by OUTLINE_MARGIN, clipped to the
+ * frame. A joint the landmark model places outside the frame (any visibility)
+ * counts too, at the frame edge: the body runs to that edge (a person cut by it).
  */
 export function keypointBox(keypoints: Keypoint[], minVisibility: number, image: Pick<DecodedImage, 'width' | 'height'>): Box {
-  const visible = keypoints.filter((k) => k.visibility >= minVisibility);
+  const outside = (k: Keypoint): boolean => k.x < 0 || k.y < 0 || k.x > image.width || k.y > image.height;
+  const visible = keypoints.filter((k) => k.visibility >= minVisibility || outside(k));
   const points = visible.length >= 2 ? visible : keypoints;
-  const xs = points.map((k) => k.x);
-  const ys = points.map((k) => k.y);
+  const xs = points.map((k) => Math.min(Math.max(k.x, 0), image.width));
+  const ys = points.map((k) => Math.min(Math.max(k.y, 0), image.height));
   const mx = (Math.max(...xs) - Math.min(...xs)) * OUTLINE_MARGIN;
   const my = (Math.max(...ys) - Math.min(...ys)) * OUTLINE_MARGIN;
   const x0 = Math.max(Math.min(...xs) - mx, 0);

@@ -51,8 +51,9 @@ export interface Square {
 
 /**
  * A tile sees only part of the frame: for a person bigger than the tile it
- * sees a face and guesses the body, badly. So a tile only vouches for people
- * whose body circle fits in it; bigger ones are the whole-frame pass's job.
+ * sees a face and guesses the body. Such a guess is only a fallback, for big
+ * people the whole-frame pass missed (close to the camera, cut by the frame
+ * edge: the letterboxed frame shows their face too small and their body cut).
  */
 interface Region extends Square {
   maxBodyDiameter: number;
@@ -110,9 +111,13 @@ function regionsFor(image: DecodedImage, options: DetectorOptions): Region[] {
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-Math.min(Math.max(x, -100), 100)));
 
+/** Body circle diameter in frame px: twice the distance from mid-hip k0 to the circle point k1. */
+const bodyDiameter = (d: Detection): number => 2 * Math.hypot(d.keypoints[1]![0] - d.keypoints[0]![0], d.keypoints[1]![1] - d.keypoints[0]![1]);
+
 /**
  * Decodes one batch item's anchors into frame-coordinate detections above
- * `minScore` whose body circle (centre k0, through k1) is at most `maxBodyDiameter` across.
+ * `minScore`; with `maxBodyDiameter`, only those whose body circle (centre k0,
+ * through k1) is at most that across (`oversize`: only the others).
  */
 export function decodeDetections(
   raw: Float32Array,
@@ -122,6 +127,7 @@ export function decodeDetections(
   region: Square,
   minScore: number,
   maxBodyDiameter = Infinity,
+  oversize = false,
 ): Detection[] {
   const count = anchors.length / 2;
   const found: Detection[] = [];
@@ -142,9 +148,9 @@ export function decodeDetections(
     for (let k = 0; k < NUM_KEYPOINTS; k++) {
       keypoints.push([fx(raw[r + 4 + 2 * k]! / INPUT + ax), fy(raw[r + 5 + 2 * k]! / INPUT + ay)]);
     }
-    const [k0, k1] = keypoints as [[number, number], [number, number]];
-    if (2 * Math.hypot(k1[0] - k0[0], k1[1] - k0[1]) > maxBodyDiameter) continue;
-    found.push({ score, box: [fx(cx) - w / 2, fy(cy) - h / 2, w, h], keypoints });
+    const detection: Detection = { score, box: [fx(cx) - w / 2, fy(cy) - h / 2, w, h], keypoints };
+    if (bodyDiameter(detection) > maxBodyDiameter !== oversize) continue;
+    found.push(detection);
   }
   return found;
 }
@@ -173,6 +179,19 @@ export function weightedNms(detections: Detection[], iou: number): Detection[] {
   return kept;
 }
 
+/**
+ * Adds the tiles' oversize guesses after the detections proper (so they come
+ * last under maxPersons): each one whose mid-hip lies in the central half of a
+ * detection's body circle is that person again and is dropped. Detectors'
+ * face boxes differ in size across scales, so box IoU cannot match them.
+ */
+export function addOversize(detections: Detection[], oversize: Detection[], iou: number): Detection[] {
+  const fresh = weightedNms(oversize, iou).filter((o) =>
+    detections.every((d) => Math.hypot(o.keypoints[0]![0] - d.keypoints[0]![0], o.keypoints[0]![1] - d.keypoints[0]![1]) >= bodyDiameter(d) / 4),
+  );
+  return [...detections, ...fresh];
+}
+
 export function createDetector(session: ModelSession, options: DetectorOptions): Detector {
   const anchors = generateAnchors(POSE_DETECTOR_ANCHORS);
   const itemSize = INPUT * INPUT * 3;
@@ -198,8 +217,13 @@ export function createDetector(session: ModelSession, options: DetectorOptions):
 
       item = 0;
       return regions.map((imageRegions) => {
-        const found = imageRegions.flatMap((region) => decodeDetections(raw, logits, item++, anchors, region, options.minScore, region.maxBodyDiameter));
-        return weightedNms(found, options.nmsIou);
+        const decode = (region: Region, at: number, oversize: boolean): Detection[] =>
+          decodeDetections(raw, logits, at, anchors, region, options.minScore, region.maxBodyDiameter, oversize);
+        const first = item;
+        item += imageRegions.length;
+        const found = imageRegions.flatMap((region, r) => decode(region, first + r, false));
+        const oversize = imageRegions.flatMap((region, r) => (region.maxBodyDiameter < Infinity ? decode(region, first + r, true) : []));
+        return addOversize(weightedNms(found, options.nmsIou), oversize, options.nmsIou);
       });
     },
   };

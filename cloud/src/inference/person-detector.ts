@@ -26,13 +26,19 @@ import { warpInto } from './warp.js';
 export interface ObjectDetectorOptions {
   /** Keep detections scoring at least this (people on the CCTV fixture score 0.58–0.65; the best non-person 0.33). */
   minScore: number;
+  /**
+   * ...or this, for a box that touches the frame edge: CenterNet sees only part
+   * of a person cut by it and scores lower (0.31 for one cut at the waist, next
+   * to 0.77 for a whole one); the landmark model's presence then decides.
+   */
+  edgeMinScore: number;
   /** Greedy NMS IoU among person boxes (CenterNet's own 3×3 peak pooling already removes most duplicates). */
   nmsIou: number;
   /** COCO class index for person in the model's output. */
   personClass: number;
 }
 
-export const DEFAULT_OBJECT_DETECTOR_OPTIONS: ObjectDetectorOptions = { minScore: 0.4, nmsIou: 0.5, personClass: 0 };
+export const DEFAULT_OBJECT_DETECTOR_OPTIONS: ObjectDetectorOptions = { minScore: 0.4, edgeMinScore: 0.25, nmsIou: 0.5, personClass: 0 };
 
 const OUTPUT = 'tower_0/detections';
 const VALUES_PER_DETECTION = 6;
@@ -52,12 +58,14 @@ export function decodePersons(
   const found: { box: Box; score: number }[] = [];
   for (let i = 0; i + VALUES_PER_DETECTION <= raw.length; i += VALUES_PER_DETECTION) {
     const score = raw[i + 4]!;
-    if (raw[i + 5] !== options.personClass || !(score >= options.minScore)) continue;
+    if (raw[i + 5] !== options.personClass || !(score >= Math.min(options.minScore, options.edgeMinScore))) continue;
     const x1 = Math.max(0, raw[i]! * sx);
     const y1 = Math.max(0, raw[i + 1]! * sy);
     const x2 = Math.min(frameW, raw[i + 2]! * sx);
     const y2 = Math.min(frameH, raw[i + 3]! * sy);
     if (x2 <= x1 || y2 <= y1) continue;
+    const cut = x1 <= 0 || y1 <= 0 || x2 >= frameW || y2 >= frameH;
+    if (score < (cut ? options.edgeMinScore : options.minScore)) continue;
     found.push({ box: [x1, y1, x2 - x1, y2 - y1], score });
   }
   found.sort((a, b) => b.score - a.score);

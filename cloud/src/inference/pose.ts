@@ -24,7 +24,7 @@ export interface BlazePoseConfig {
   minVisibility?: number;
   maxPersons?: number;
   refine?: boolean;
-  duplicateIou?: number;
+  duplicateSimilarity?: number;
   /** intra-op threads per session; default onnxruntime's (one per core) */
   threads?: number;
   /** default ['cpu'] */
@@ -57,7 +57,7 @@ export function resolveBlazePoseOptions(config: BlazePoseConfig): BlazePoseOptio
     minVisibility: config.minVisibility ?? d.minVisibility,
     maxPersons: config.maxPersons ?? d.maxPersons,
     refine: config.refine ?? d.refine,
-    duplicateIou: config.duplicateIou ?? d.duplicateIou,
+    duplicateSimilarity: config.duplicateSimilarity ?? d.duplicateSimilarity,
     session: {
       ...(config.executionProviders ? { executionProviders: config.executionProviders } : {}),
       ...(config.threads ? { intraOpNumThreads: config.threads } : {}),
@@ -70,6 +70,7 @@ export function resolveBlazePoseOptions(config: BlazePoseConfig): BlazePoseOptio
   check(detector.tileSize >= 32, 'detector.tileSize', 'must be at least 32 px');
   check(detector.tileOverlap >= 0 && detector.tileOverlap < 1, 'detector.tileOverlap', 'must be in [0, 1)');
   check(options.maxPersons >= 1, 'maxPersons', 'must be at least 1');
+  check(options.duplicateSimilarity > 0 && options.duplicateSimilarity <= 1, 'duplicateSimilarity', 'must be in (0, 1]');
   return options;
 }
 
