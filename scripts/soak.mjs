@@ -10,7 +10,7 @@ const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '30' },
     seed: { type: 'string', default: String(Date.now() % 2 ** 31) },
-    fps: { type: 'string', default: '6' },
+    fps: { type: 'string', default: '5' },
     clouds: { type: 'string', default: '2' },
   },
 });

@@ -21,7 +21,7 @@ export interface SoakReport {
   startedAt: string;
   options: { minutes: number; seed: number; fps: number; clouds: number };
   portBase: number;
-  faults: (Fault & { atS: number })[];
+  faults: (Fault & { atS: number; repairedAfterS?: number })[];
   deaths: Death[];
   processes: ProcessFigures[];
   proxy: LinkProxyStats;
@@ -54,7 +54,7 @@ export function minuteLine(
   for (const f of faults) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
   const ps = [...procs].map(([role, p]) => `${role} ${n(p.rssMiB)}MiB/${p.fds}fd`);
   const cs = [...clouds].map(([role, c]) => `${role} inferred ${c.inferred} lag ${c.lag}`);
-  return `minute ${Math.round(atS / 60)}: ${cams.join('; ')} | faults ${faults.length} (${[...kinds].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}) | ${ps.join(' ')} | ${cs.join('; ')}`;
+  return `${(atS / 60).toFixed(1)} min: ${cams.join('; ')} | faults ${faults.length} (${[...kinds].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}) | ${ps.join(' ')} | ${cs.join('; ')}`;
 }
 
 export function soakMarkdown(s: SoakReport): string {
@@ -69,7 +69,7 @@ export function soakMarkdown(s: SoakReport): string {
   const kinds = new Map<string, number>();
   for (const f of s.faults) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
   md.push(`Faults: ${s.faults.length} (${[...kinds].map(([k, v]) => `${k} ×${v}`).join(', ') || 'none'}). Relay: ${s.proxy.connections} connections, ${s.proxy.reset} reset, ${s.proxy.heldDropped} held and dropped. Topic reads that failed (broker down): ${s.topicReadsFailed}.`, '');
-  md.push('| at (s) | fault | lasted (s) |', '|---|---|---|', ...s.faults.map((f) => `| ${f.atS} | ${f.kind}${f.kind === 'cloud-sigkill' ? ` cloud-${f.target + 1}` : ''} | ${f.durationS} |`), '');
+  md.push('| at (s) | fault | planned (s) | repaired after (s) |', '|---|---|---|---|', ...s.faults.map((f) => `| ${f.atS} | ${f.kind}${f.kind === 'cloud-sigkill' ? ` cloud-${f.target + 1}` : ''} | ${f.durationS} | ${f.repairedAfterS ?? '-'} |`), '');
   md.push('Processes (RSS in MiB, open file descriptors; growth: mean of the last quarter minus mean of the second quarter of the samples):', '',
     '| process | pid | from (s) | to (s) | RSS min | RSS max | RSS last | RSS growth | MiB/h | fds min | fds max | fds last | fds growth |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const p of s.processes) {

@@ -55,10 +55,11 @@ export interface CloudCounts {
 }
 
 export function cloudCounts(text: string): CloudCounts {
+  // Labelled counters have no series before their first increment.
   return {
-    consumed: metricSum(text, 'frameline_frames_consumed_total'),
-    inferred: metricSum(text, 'frameline_frames_inferred_total'),
-    skipped: metricSum(text, 'frameline_frames_skipped_total'),
+    consumed: metricSum(text, 'frameline_frames_consumed_total') || 0,
+    inferred: metricSum(text, 'frameline_frames_inferred_total') || 0,
+    skipped: metricSum(text, 'frameline_frames_skipped_total') || 0,
     dlq: metricSum(text, 'frameline_frames_dlq_total') || 0,
     lag: metricSum(text, 'frameline_consumer_lag_records'),
   };

@@ -204,7 +204,7 @@ export async function runSoak(o: SoakOptions): Promise<number> {
       });
     }));
 
-    const faults: (Fault & { atS: number })[] = [];
+    const faults: (Fault & { atS: number; repairedAfterS?: number })[] = [];
     const minutes: string[] = [];
     let brokerDownOnPurpose = false;
     // Stream time starts once every process is started (the broker alone can take a minute on a busy machine).
@@ -249,7 +249,8 @@ export async function runSoak(o: SoakOptions): Promise<number> {
     await sleep(30_000);
     for (let f = nextFault(r, o.clouds); Date.now() + f.gapS * 1000 + f.durationS * 1000 < streamEnd - 30_000; f = nextFault(r, o.clouds)) {
       await sleep(f.gapS * 1000);
-      faults.push({ ...f, atS: at() });
+      const fault: Fault & { atS: number; repairedAfterS?: number } = { ...f, atS: at() };
+      faults.push(fault);
       say(`fault ${faults.length}: ${f.kind}${f.kind === 'cloud-sigkill' ? ` cloud-${f.target + 1}` : ''} for ${f.durationS} s`);
       if (f.kind === 'broker-sigkill') {
         brokerDownOnPurpose = true;
@@ -268,12 +269,14 @@ export async function runSoak(o: SoakOptions): Promise<number> {
         await sleep(f.durationS * 1000);
         proxy.set('up');
       }
+      // A broker restart on a loaded machine can take far longer than the planned downtime.
+      fault.repairedAfterS = at() - fault.atS;
     }
     await sleep(Math.max(0, streamEnd - Date.now()));
 
     // The end: every agent's spool drained (bounded), then stopped by SIGTERM; the topic read to its end.
     say('stream time over: waiting for the agents to drain their spools');
-    const drainDeadline = Date.now() + 180_000;
+    const drainDeadline = Date.now() + 300_000;
     for (;;) {
       await scrapeAll();
       const pending = agents.map((a) => agentRuns.get(runOf(a) ?? '')?.last).map((c) => (c ? c.spoolFrames + c.queueFrames + (c.connected === 1 ? 0 : 1) : 1));
@@ -282,6 +285,8 @@ export async function runSoak(o: SoakOptions): Promise<number> {
     }
     ending = true;
     await monitor;
+    // The counts each agent run reached, just before it stops (the monitor's last topic read can take a while on a busy machine).
+    await scrapeAll();
     const exits: string[] = [];
     for (const a of agents) {
       const { code, signal } = await Promise.race([a.kill('SIGTERM'), sleep(60_000).then(() => a.kill('SIGKILL'))]);
