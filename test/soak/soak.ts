@@ -234,8 +234,9 @@ export async function runSoak(o: SoakOptions): Promise<number> {
         while (!ending && Date.now() < next) await sleep(1000);
         if (ending) break;
         const t = Date.now();
-        await scrapeAll();
+        // The topic first, then the agents' counts: captured then reads at least delivered.
         const read = await reader.poll();
+        await scrapeAll();
         const line = `${minuteLine((Date.now() - streamStart) / 1000, agentRuns, ledger.running(), faults, sampler.current(), cloudLast)} | read ${read} records in ${((Date.now() - t) / 1000).toFixed(1)} s`;
         minutes.push(line);
         say(line);
