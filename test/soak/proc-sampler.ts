@@ -35,6 +35,7 @@ export function sampleProcess(pid: number): { rssMiB: number; fds: number } | un
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     if (/^State:\s+Z/m.test(status)) return undefined;
+    // A process still being exec'd has no VmRSS line yet: NaN, which sample() skips.
     const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
     return { rssMiB: kb / 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
   } catch {
@@ -83,7 +84,7 @@ export function createProcSampler(startedAt: number): ProcSampler {
         if (!now) {
           s.gone = true;
           gone.push(s.role);
-        } else s.samples.push({ t: Date.now() - startedAt, ...now });
+        } else if (Number.isFinite(now.rssMiB)) s.samples.push({ t: Date.now() - startedAt, ...now });
       }
       return gone;
     },
