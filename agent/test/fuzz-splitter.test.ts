@@ -6,7 +6,7 @@
 // byte, in order (and prints how many after it were recovered too).
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { rawJpeg, seededRandom, type Random } from '@frameline/shared/testing';
+import { fuzzCases, rawJpeg, seededRandom, type Random } from '@frameline/shared/testing';
 import { createJpegSplitter } from '../src/camera/index.js';
 
 function jpeg(w: number, h: number, seed: number): Promise<Buffer> {
@@ -26,7 +26,7 @@ function corrupt(r: Random, frame: Buffer): Buffer {
 test('fuzz: 30,000 MJPEG streams split into whole frames in bounded memory', async () => {
   const r = seededRandom();
   const frames = await Promise.all([jpeg(32, 24, 1), jpeg(48, 32, 2), jpeg(16, 16, 3), jpeg(96, 64, 4)]);
-  const CASES = 30_000;
+  const CASES = fuzzCases(30_000);
   let emitted = 0;
   let intactExpected = 0;
   let intactFound = 0;

@@ -29,3 +29,15 @@ export function seededRandom(seed = Number(process.env.FRAMELINE_FUZZ_SEED ?? Da
     pick: (items) => items[int(items.length)]!,
   };
 }
+
+/**
+ * How many cases a fuzz test runs: `suiteCases` in `npm test`, or
+ * FRAMELINE_FUZZ_CASES (a positive integer) when the soak asks for more.
+ */
+export function fuzzCases(suiteCases: number): number {
+  const wanted = process.env.FRAMELINE_FUZZ_CASES;
+  if (wanted === undefined || wanted === '') return suiteCases;
+  const n = Number(wanted);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`FRAMELINE_FUZZ_CASES must be a positive integer, not "${wanted}"`);
+  return n;
+}
