@@ -136,6 +136,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     backfillQueued: () => scheduler.stats().backfillQueued,
     busyWorkers: () => pool.health().busy,
     clockCorrections: () => ingest.clockCorrections(),
+    clockSteps: () => ingest.clockSteps(),
   });
   serveHealthAndMetrics(http, registry, health);
   // Set where start() reaches the consumer: stop() only pauses and leaves a consumer that start() touched.

@@ -34,6 +34,8 @@ export interface Ingest {
   health(): IngestHealth;
   /** Per camera, ms added to its capture times because its clock disagrees with ours. */
   clockCorrections(): Map<string, number>;
+  /** Per camera, times its capture clock stepped back within a run. */
+  clockSteps(): Map<string, number>;
 }
 
 export interface IngestDeps {
@@ -132,7 +134,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     // Own copy: kafkajs values are slices of the whole fetch response, which a
     // window of slices would keep alive.
     frame.jpeg = Buffer.from(frame.jpeg);
-    if (source === 'live') clocks.observe(frame.camera, ingestedAt, frame.capturedAt, fresh);
+    if (source === 'live') clocks.observe({ camera: frame.camera, run: frame.run, seq: frame.seq, ingestedAt, capturedAt: frame.capturedAt, fresh });
     const job: Job = { frame, source, ticket, ingestedAt, clockCorrectionMs: clocks.correction(frame.camera), origin: { key: message.key, headers: message.headers ?? {}, timestamp: message.timestamp } };
     if (source === 'backfill') {
       scheduler.offerBackfill(job);
@@ -249,6 +251,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       return out;
     },
     clockCorrections: () => clocks.corrections(),
+    clockSteps: () => clocks.steps(),
     health: () => ({ running, ...(crashed ? { crashed } : {}), lastFetchAt, lastBatchAt, consumed, invalid }),
   };
 }

@@ -8,7 +8,7 @@ import type { BatchOutput } from '../inference/pool/pool.js';
 import type { DeadLetter } from '../ingest/dlq.js';
 import type { Job } from '../ingest/handoff.js';
 import type { CameraWindow, Windows } from '../ingest/window.js';
-import type { Dispatched, SkipReason } from '../scheduler/scheduler.js';
+import { reportableAge, type Dispatched, type SkipReason } from '../scheduler/scheduler.js';
 import type { Publisher } from './publisher.js';
 import { buildRecord, type InferenceRecord } from './record.js';
 
@@ -26,6 +26,7 @@ export interface OutcomeMetrics {
   dlq: Counter<'code'>;
   inferenceSeconds: Histogram<'batch_size'>;
   frameAgeSeconds: Histogram<'source'>;
+  clockAhead: Counter<'source'>;
 }
 
 export interface OutcomeCounts {
@@ -133,8 +134,14 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
     skip,
     dispatched(batch) {
       for (const d of batch) {
-        metrics.frameAgeSeconds.observe({ source: d.job.source }, d.ageMs / 1000);
-        if (d.job.source === 'live') counts.maxLiveAgeMs = Math.max(counts.maxLiveAgeMs, d.ageMs);
+        // A camera clock ahead of ours gives negative ages: counted as such, never reported as a latency.
+        const age = reportableAge(d.ageMs);
+        if (age === undefined) {
+          metrics.clockAhead.inc({ source: d.job.source });
+          continue;
+        }
+        metrics.frameAgeSeconds.observe({ source: d.job.source }, age / 1000);
+        if (d.job.source === 'live') counts.maxLiveAgeMs = Math.max(counts.maxLiveAgeMs, age);
       }
     },
     finishBatch,

@@ -6,6 +6,19 @@
 import { within } from '@frameline/shared';
 import type { FrameSink, Job } from '../ingest/handoff.js';
 
+/** Capture times up to this far ahead of our clock are NTP-sized error: their age reads as 0. */
+export const CLOCK_AHEAD_TOLERANCE_MS = 500;
+
+/**
+ * A frame's age (capture, corrected by the camera's clock offset, to now) as
+ * it may be reported, in ms; undefined when the capture time lies clearly
+ * ahead of ours, i.e. the camera clock is ahead and not yet corrected.
+ */
+export function reportableAge(ageMs: number): number | undefined {
+  if (ageMs >= 0) return ageMs;
+  return ageMs >= -CLOCK_AHEAD_TOLERANCE_MS ? 0 : undefined;
+}
+
 export type SkipReason = 'superseded' | 'too-old' | 'inference-error';
 
 /**
