@@ -35,6 +35,10 @@ export type { AlertRecord } from './publish/alerts.js';
 
 export interface ServiceCounts extends OutcomeCounts {
   consumed: number;
+  /** Consumed again after a rebalance, already taken by this instance: skipped. */
+  replayed: number;
+  /** Doctor probe records: not frames. */
+  probes: number;
 }
 
 export interface CloudService {
@@ -123,6 +127,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     backfillQueue: config.ingest.backfillQueue,
     pool,
     onSkip: outcomes.skip,
+    onRelease: outcomes.release,
     onDispatch: outcomes.dispatched,
     onBatch: (batch, out) => void outcomes.finishBatch(batch, out).catch((err: Error) => log.error('finishing a batch failed', { error: err })),
     onBackfillRoom: () => ingest.resumeBackfill(),
@@ -139,6 +144,11 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     clockSteps: () => ingest.clockSteps(),
   });
   serveHealthAndMetrics(http, registry, health);
+  const counts = (): ServiceCounts => {
+    const ih = ingest.health();
+    const oc = outcomes.counts();
+    return { ...oc, consumed: ih.consumed, replayed: ih.replayed, probes: ih.probes, dlq: oc.dlq + ih.invalid };
+  };
   // Set where start() reaches the consumer: stop() only pauses and leaves a consumer that start() touched.
   let consuming = false;
 
@@ -148,11 +158,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     registry,
     health,
     refusal: () => refusal,
-    counts() {
-      const ih = ingest.health();
-      const oc = outcomes.counts();
-      return { ...oc, consumed: ih.consumed, dlq: oc.dlq + ih.invalid };
-    },
+    counts,
     onResult: outcomes.onResult,
     onAlert(listener) {
       alertListeners.add(listener);
@@ -201,7 +207,10 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       await producer.disconnect().catch(() => {});
       dashboard.close();
       await http.close();
-      log.info('stopped');
+      // Every consumed record ends as exactly one of these (see ServiceCounts).
+      const c = counts();
+      const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+      log.info('stopped', { consumed: c.consumed, inferred: c.inferred, skipped: sum(c.skipped) + c.replayed, dlq: c.dlq, released: sum(c.released), probes: c.probes });
     },
   };
 }

@@ -20,6 +20,10 @@ export interface IngestHealth {
   /** Records consumed, and of those the invalid ones (dead-lettered or skipped). */
   consumed: number;
   invalid: number;
+  /** Frames fetched again after a rebalance that this instance had already taken (skipped as replayed). */
+  replayed: number;
+  /** Doctor probe records (not frames). */
+  probes: number;
 }
 
 export interface Ingest {
@@ -75,6 +79,8 @@ export function createIngest(deps: IngestDeps): Ingest {
   let lastBatchAt = Date.now();
   let consumed = 0;
   let invalid = 0;
+  let replayed = 0;
+  let probes = 0;
   let backfillPaused = false;
   let committing: Promise<void> | undefined;
   // Per topic/partition: the previous batch ended at the partition's end, so
@@ -114,6 +120,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     if (headerString(message.headers, H.probe) !== undefined) {
       // `frameline-agent doctor` proving it may write: not a frame, not an error.
       log.debug('skipped a doctor probe record', { topic, partition, offset: message.offset });
+      probes++;
       ticket.complete();
       return;
     }
@@ -146,6 +153,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       // instance already took a newer frame of the camera, and latest wins, so
       // re-inferring it would only publish an older result after a newer one.
       metrics.skipped.inc({ reason: 'replayed' });
+      replayed++;
       ticket.complete();
       return;
     }
@@ -252,6 +260,6 @@ export function createIngest(deps: IngestDeps): Ingest {
     },
     clockCorrections: () => clocks.corrections(),
     clockSteps: () => clocks.steps(),
-    health: () => ({ running, ...(crashed ? { crashed } : {}), lastFetchAt, lastBatchAt, consumed, invalid }),
+    health: () => ({ running, ...(crashed ? { crashed } : {}), lastFetchAt, lastBatchAt, consumed, invalid, replayed, probes }),
   };
 }

@@ -24,6 +24,7 @@ export interface Metrics {
   frameAgeSeconds: client.Histogram<'source'>;
   /** Frames whose corrected capture time lies ahead of ours: no age is reported for them. */
   clockAhead: client.Counter<'source'>;
+  released: client.Counter<'reason'>;
   /** Wires the gauges that are read at scrape time. */
   observe(gauges: Gauges): void;
 }
@@ -51,6 +52,10 @@ export function createMetrics(registry: client.Registry): Metrics {
     clockAhead: new client.Counter({
       name: 'frameline_frames_clock_ahead_total', help: 'Frames captured "in the future" by our clock (camera clock ahead, not yet corrected): their age is left out of frame_age_at_inference and the records',
       labelNames: ['source'] as const, registers: [registry],
+    }),
+    released: new client.Counter({
+      name: 'frameline_frames_released_total', help: 'Frames let go uncommitted (partitions moved, the service stopped, results not published): the group consumes them again',
+      labelNames: ['reason'] as const, registers: [registry],
     }),
     observe(g: Gauges) {
       gauges = g;
