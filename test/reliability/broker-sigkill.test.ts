@@ -19,11 +19,12 @@ const CAMERAS = ['CAMERA-1', 'CAMERA-2', 'CAMERA-3'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const header = (h: Record<string, unknown> | undefined, k: string) => String(h?.[k] ?? '');
 
-test('broker SIGKILLed and restarted 5 times under 3 reliable agents: nothing acknowledged lost, order kept, no duplicate result', { timeout: 8 * 60_000 }, async (t) => {
+test('broker SIGKILLed and restarted 5 times under 3 reliable agents: nothing acknowledged lost, order kept, no duplicate result', { timeout: 12 * 60_000 }, async (t) => {
   const cleanups: Array<() => unknown> = [];
   t.after(async () => {
     for (const c of cleanups.reverse()) await Promise.race([Promise.resolve().then(c).catch(() => {}), sleep(30_000)]);
   });
+  const t0 = Date.now();
   const broker = await startPrivateBroker('reliability-broker-sigkill', 29850);
   cleanups.push(() => broker.destroy());
   const topics = await broker.topics('bsk', 3);
@@ -52,6 +53,7 @@ test('broker SIGKILLed and restarted 5 times under 3 reliable agents: nothing ac
   await waitFor('agents sending and the cloud inferring', async () => (await allDirect()) && (await cloudMetric('frameline_frames_inferred_total')) > 10, 120_000, 500)
     .catch((e: Error) => assert.fail(`${e.message}\n${context()}`));
 
+  console.log(`# broker-sigkill: agents sending, cloud inferring after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   const started = Date.now();
   const outages: string[] = [];
   let maxSpooled = 0;
@@ -66,6 +68,7 @@ test('broker SIGKILLed and restarted 5 times under 3 reliable agents: nothing ac
     const upAt = Date.now();
     await waitFor(`agents draining their spools after restart ${k}`, allDirect, 120_000, 250).catch((e: Error) => assert.fail(`${e.message}\n${context()}`));
     outages.push(`${((upAt - killedAt) / 1000).toFixed(1)}s down+${((Date.now() - upAt) / 1000).toFixed(1)}s drain`);
+    console.log(`# broker-sigkill: kill ${k}: ${outages.at(-1)}`);
     for (const a of agents) assert.equal(a.child.exitCode, null, `an agent died:\n${a.log().slice(-2000)}`);
     assert.equal(cloud.child.exitCode, null, `the cloud service died:\n${cloud.lines.slice(-30).join('\n')}`);
   }

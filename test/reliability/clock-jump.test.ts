@@ -1,8 +1,8 @@
 // Issue 11, suite item 6: the Pi's clock jumps while a real agent streams to
 // a real frameline-cloud process. The agent runs under libfaketime (Debian's
 // faketime package) reading its offset from a file, so its wall clock steps
-// as under NTP while timers (the monotonic clock) run on: first 30 s ahead,
-// then back to the right time, so capture times go backwards by 30 s.
+// as under NTP while timers (the monotonic clock) run on: first 60 s ahead,
+// then back to the right time, so capture times go backwards by 60 s.
 // Order must follow fl-seq on the topic and in the results, and the cloud's
 // latency figures must flag the skew: no negative age, no frame skipped as
 // "too old" because of the step, the step counted and logged.
@@ -18,8 +18,9 @@ import { metricValue, startAgentProcess, writeAgentConfig } from '../support/age
 import { seqFigures, type SeqRecord } from '../support/figures.js';
 
 const CAMERA = 'CAMERA-1';
-const STEP_S = 30;
-const MAX_LAG_MS = 5000;
+const STEP_S = 60;
+/** Far above what a busy test machine adds, far below the step: only the step can make a frame too old. */
+const MAX_LAG_MS = 20_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** libfaketime's multi-threaded preload library, wherever the architecture puts it (scripts/test.mjs installs faketime). */
@@ -37,7 +38,7 @@ interface Result extends SeqRecord {
   timings: Record<string, number>;
 }
 
-test('agent clock jumps 30 s ahead, then back: order follows fl-seq, ages are never negative or absurd, the step is flagged', { timeout: 4 * 60_000 }, async (t) => {
+test('agent clock jumps 60 s ahead, then back: order follows fl-seq, ages are never negative or absurd, the step is flagged', { timeout: 4 * 60_000 }, async (t) => {
   const broker = await sharedBroker();
   const topics = await broker.topics('clock-jump', 3);
   const dir = await mkdtemp(join(tmpdir(), 'fl-clock-jump-'));
@@ -115,7 +116,7 @@ test('agent clock jumps 30 s ahead, then back: order follows fl-seq, ages are ne
   assert.ok(figures.ageSum >= 0, 'the age histogram holds no negative age');
   assert.ok(results.every((r) => r.timings.ageMs !== undefined || r.clockAhead), 'a record without an age says why (clockAhead)');
   assert.ok(figures.steps >= 1 && stepLine, 'the cloud counted and logged the step back');
-  // Without the step handling every frame for about 5 s after the step is "too old" (an age of 30 s); a few may be in any run.
+  // Without the step handling every frame for about 5 s after the step is "too old" (an age of 60 s).
   assert.ok(figures.tooOld < 10, `${figures.tooOld} frames skipped as too old`);
   // Results go on after the step: frames captured after it were inferred.
   const stepSeq = backwards[0]!.seq;

@@ -119,11 +119,11 @@ test('cloud instance SIGKILLed mid-batch, another joins and leaves during the ba
   const accounts = new Map<string, Record<string, number>>();
   for (const [name, inst] of instances) {
     if (name === 'A') continue;
-    const line = inst.lines.find((l) => /\[service\] stopped/.test(l)) ?? '';
+    const line = inst.lines.find((l) => /service\] stopped /.test(l)) ?? '';
     const field = (k: string) => Number(new RegExp(`\\b${k}=(\\d+)`).exec(line)?.[1]);
     const acc = Object.fromEntries(['consumed', 'inferred', 'skipped', 'dlq', 'released', 'probes'].map((k) => [k, field(k)]));
     accounts.set(name, acc);
-    t.diagnostic(`instance ${name}: ${line.replace(/^.*\[service\] stopped\s*/, '')}`);
+    t.diagnostic(`instance ${name}: ${line.replace(/^.*service\] stopped\s*/, '')}`);
     assert.ok(acc.consumed! > 0, `${name} consumed frames: ${line}`);
     assert.equal(acc.consumed, acc.inferred! + acc.skipped! + acc.dlq! + acc.released! + acc.probes!, `${name}: every consumed record has one outcome: ${line}`);
   }

@@ -116,5 +116,6 @@ export function metricValue(text: string, name: string, labels = ''): number {
     if (labels && !(m[2] ?? '').includes(labels)) continue;
     sum += Number(m[3]);
   }
-  return found ? sum : NaN;
+  // A metric without any series yet (a labelled counter never incremented) is 0.
+  return found || text.includes(`# TYPE ${name} `) ? sum : NaN;
 }
