@@ -63,6 +63,7 @@ test('broker SIGKILLed and restarted 5 times under 3 reliable agents: nothing ac
 
   const cloud = startCloud(['run', '--config', cloudConfigFile(broker, topics, { ingest: { commitInterval: '500ms' } })]);
   cleanups.push(() => cloud.stop());
+  await cloud.waitForLine(/listening url=/, 240_000); // the inference worker starts slowly on a busy machine
   const cloudUrl = await cloud.baseUrl();
   const cloudMetric = async (name: string, labels = '') => metricValue(await (await fetch(`${cloudUrl}/metrics`)).text(), name, labels);
 

@@ -45,6 +45,7 @@ test('agent clock jumps 60 s ahead, then back: order follows fl-seq, ages are ne
   t.after(() => rm(dir, { recursive: true, force: true }));
   const cloud = startCloud(['run', '--config', cloudConfigFile(broker, topics, { scheduler: { workers: 1, maxLagMs: `${MAX_LAG_MS}ms` }, ingest: { commitInterval: '500ms' } })]);
   t.after(() => cloud.stop());
+  await cloud.waitForLine(/listening url=/, 240_000); // the inference worker starts slowly on a busy machine
   const cloudUrl = await cloud.baseUrl();
   const cloudMetrics = async () => (await fetch(`${cloudUrl}/metrics`)).text();
 

@@ -40,10 +40,12 @@ test('cloud instance SIGKILLed mid-batch, another joins and leaves during the ba
   // 40 ms a frame: one worker infers about 25 frames a second of the 30 the agents send, so latest-wins skips.
   const config = cloudConfigFile(broker, topics, { kafka: { groupId }, scheduler: { workers: 1, maxLagMs: '10s' }, ingest: { commitInterval: '500ms' } });
   const instances = new Map<string, CloudProcess>();
-  const startInstance = (name: string) => {
+  const startInstance = async (name: string) => {
     const c = startCloud(['run', '--config', config], { SLOW_MODEL_MS: '40' });
     instances.set(name, c);
     cleanups.push(() => c.stop());
+    // Starting the inference worker takes long on a busy machine.
+    await c.waitForLine(/listening url=/, 240_000);
     return c;
   };
   const metricsOf = async (c: CloudProcess) => (await fetch(`${await c.baseUrl()}/metrics`)).text();
@@ -80,7 +82,7 @@ test('cloud instance SIGKILLed mid-batch, another joins and leaves during the ba
   }
 
   // A: running, then SIGKILLed while its worker is busy with a batch.
-  const a = startInstance('A');
+  const a = await startInstance('A');
   await waitFor('A inferring', async () => metricValue(await metricsOf(a), 'frameline_frames_inferred_total') >= 30, 120_000, 250)
     .catch((e: Error) => assert.fail(`${e.message}\n${a.lines.slice(-20).join('\n')}\n${agents[0]!.lines.slice(-5).join('\n')}`));
   await waitFor('A mid-batch', async () => metricValue(await metricsOf(a), 'frameline_inference_workers_busy') === 1, 30_000, 20);
@@ -90,9 +92,9 @@ test('cloud instance SIGKILLed mid-batch, another joins and leaves during the ba
   const committedAtKill = (await admin.fetchOffsets({ groupId, topics: [topics.frames] }))[0]!.partitions.map((p) => ({ partition: p.partition, offset: Math.max(0, Number(p.offset)) }));
 
   // B at once: it joins while the dead A still holds the partitions, so a backlog builds; C joins during it and leaves.
-  const b = startInstance('B');
+  const b = await startInstance('B');
   await waitFor('B inferring', async () => metricValue(await metricsOf(b), 'frameline_frames_inferred_total') >= 10, 120_000, 250);
-  const c = startInstance('C');
+  const c = await startInstance('C');
   await waitFor('C inferring', async () => metricValue(await metricsOf(c), 'frameline_frames_inferred_total') >= 10, 120_000, 250)
     .catch((e: Error) => assert.fail(`${e.message}\n${c.lines.slice(-20).join('\n')}`));
   assert.equal(await c.stop(), 0, `C stops cleanly:\n${c.lines.slice(-20).join('\n')}`);
