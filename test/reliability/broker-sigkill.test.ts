@@ -49,7 +49,7 @@ async function killAndRestart(stateDir: string, internalPort: number, downMs: nu
 
 const header = (h: Record<string, unknown> | undefined, k: string) => String(h?.[k] ?? '');
 
-test('broker SIGKILLed and restarted 5 times under 3 reliable agents: nothing acknowledged lost, order kept, no duplicate result', { timeout: 12 * 60_000 }, async (t) => {
+test('broker SIGKILLed and restarted 5 times under 3 reliable agents: nothing acknowledged lost, order kept, no duplicate result', { timeout: 25 * 60_000 }, async (t) => {
   const cleanups: Array<() => unknown> = [];
   t.after(async () => {
     for (const c of cleanups.reverse()) await Promise.race([Promise.resolve().then(c).catch(() => {}), sleep(30_000)]);
@@ -70,7 +70,8 @@ test('broker SIGKILLed and restarted 5 times under 3 reliable agents: nothing ac
   const agents: AgentProcess[] = [];
   for (const [i, camera] of CAMERAS.entries()) {
     const metricsPort = await freePort();
-    const file = writeAgentConfig(join(dir, `${camera}.json`), broker, topics, { camera, stateDir: join(dir, `state-${i}`), metricsPort });
+    // 5 fps: fewer frames to spool and drain on a busy machine, as many outages.
+    const file = writeAgentConfig(join(dir, `${camera}.json`), broker, topics, { camera, stateDir: join(dir, `state-${i}`), metricsPort, over: { camera: { fps: 5 } } });
     const agent = startAgentProcess(file, { metricsPort });
     agents.push(agent);
     cleanups.push(() => agent.child.exitCode === null && agent.child.kill('SIGKILL'));
@@ -95,7 +96,7 @@ test('broker SIGKILLed and restarted 5 times under 3 reliable agents: nothing ac
     await killAndRestart(broker.dir, Number(broker.props['bootstrap.internal']!.split(':')[1]), downMs);
     for (const a of agents) maxSpooled = Math.max(maxSpooled, await a.metric('spool_frames'));
     const upAt = Date.now();
-    await waitFor(`agents draining their spools after restart ${k}`, allDirect, 120_000, 250).catch((e: Error) => assert.fail(`${e.message}\n${context()}`));
+    await waitFor(`agents draining their spools after restart ${k}`, allDirect, 300_000, 250).catch((e: Error) => assert.fail(`${e.message}\n${context()}`));
     outages.push(`${((upAt - killedAt) / 1000).toFixed(1)}s down+${((Date.now() - upAt) / 1000).toFixed(1)}s drain`);
     console.log(`# broker-sigkill: kill ${k}: ${outages.at(-1)}`);
     for (const a of agents) assert.equal(a.child.exitCode, null, `an agent died:\n${a.log().slice(-2000)}`);
@@ -150,7 +151,7 @@ test('broker SIGKILLed and restarted 5 times under 3 reliable agents: nothing ac
     // Reliable mode drops nothing and drains its spool before it stops: then the acknowledged frames are exactly fl-seq 0..sent-1.
     assert.equal(s.dropped, 0, `${CAMERAS[i]} dropped nothing`);
     assert.equal(s.spooledFrames, 0, `${CAMERAS[i]} stopped with an empty spool`);
-    assert.ok(s.sent > 50, `${CAMERAS[i]} acknowledged ${s.sent} frames`);
+    assert.ok(s.sent > 25, `${CAMERAS[i]} acknowledged ${s.sent} frames`);
     const seqs = frames.seqs.get(CAMERAS[i]!)?.get(runs[i]!) ?? [];
     assert.equal(Math.max(-1, ...seqs), s.sent - 1, `${CAMERAS[i]}: nothing beyond what it acknowledged reached the topic`);
   }
