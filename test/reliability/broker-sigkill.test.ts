@@ -159,7 +159,8 @@ test('broker SIGKILLed and restarted 5 times under 3 reliable agents: nothing ac
   assert.equal(frames.outOfOrder, 0, 'per camera, frames first appear in fl-seq order');
   assert.equal([...frames.seqs.values()].reduce((n, byRun) => n + byRun.size, 0), CAMERAS.length, 'one run per camera');
   assert.ok(maxSpooled > 0 || backfilled.some((b) => b > 0), 'the outages made the agents spool');
-  assert.equal(res.duplicated, 0, 'no (camera, run, seq) has two results');
+  assert.equal(published, res.distinct, 'no frame was inferred twice: ingest dropped every repeated (fl-run, fl-seq)');
+  assert.equal(res.duplicated, 0, 'no (camera, run, seq) has two results on the topic (the results producer is idempotent)');
   assert.equal(res.outOfOrder, 0, 'per camera, results in fl-seq order');
   assert.ok(reachedNewest(), `the cloud inferred each camera's newest frame (${lastSeqs.join(', ')})`);
 });
