@@ -75,6 +75,8 @@ ensureDebianPackages({ chromium: 'chromium' });
 ensureDebianPackages({ nft: 'nftables', shellcheck: 'shellcheck', curl: 'curl', 'systemd-analyze': 'systemd' });
 // deploy/pi tests: a Debian root (arm64 under emulation), shellcheck, cloud-init's schema
 ensureDebianPackages({ debootstrap: 'debootstrap', 'qemu-aarch64-static': 'qemu-user-static', shellcheck: 'shellcheck', 'cloud-init': 'cloud-init' });
+// test/reliability/clock-jump: the agent's wall clock stepped by libfaketime
+ensureDebianPackages({ faketime: 'faketime' });
 ensureNodeModules();
 ensureMoto();
 build();

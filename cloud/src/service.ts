@@ -35,6 +35,10 @@ export type { AlertRecord } from './publish/alerts.js';
 
 export interface ServiceCounts extends OutcomeCounts {
   consumed: number;
+  /** Consumed again after a rebalance, already taken by this instance: skipped. */
+  replayed: number;
+  /** Doctor probe records: not frames. */
+  probes: number;
 }
 
 export interface CloudService {
@@ -91,6 +95,8 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
   // The live dashboard sees every frame the ingest stage takes and every result.
   const dashboard = createDashboard({ http, token: config.http.tokenFile, logger: deps.logger, registry });
   const windows = dashboard.tapFrames(createWindows<PoseResult>(config.ingest.windowSize));
+  // Not idempotent: kafkajs's idempotent producer, retried across a broker SIGKILL, got stuck on
+  // OutOfOrderSequence for good (test/reliability/broker-sigkill); duplicate results are the lesser harm.
   const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 });
   const publisher = createPublisher(producer, config.topics.inferences, deps.logger);
   const dlq = createDeadLetter(config.ingest.dlq ? producer : undefined, config.topics.dlq, deps.logger);
@@ -123,6 +129,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     backfillQueue: config.ingest.backfillQueue,
     pool,
     onSkip: outcomes.skip,
+    onRelease: outcomes.release,
     onDispatch: outcomes.dispatched,
     onBatch: (batch, out) => void outcomes.finishBatch(batch, out).catch((err: Error) => log.error('finishing a batch failed', { error: err })),
     onBackfillRoom: () => ingest.resumeBackfill(),
@@ -136,8 +143,14 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     backfillQueued: () => scheduler.stats().backfillQueued,
     busyWorkers: () => pool.health().busy,
     clockCorrections: () => ingest.clockCorrections(),
+    clockSteps: () => ingest.clockSteps(),
   });
   serveHealthAndMetrics(http, registry, health);
+  const counts = (): ServiceCounts => {
+    const ih = ingest.health();
+    const oc = outcomes.counts();
+    return { ...oc, consumed: ih.consumed, replayed: ih.replayed, probes: ih.probes, dlq: oc.dlq + ih.invalid };
+  };
   // Set where start() reaches the consumer: stop() only pauses and leaves a consumer that start() touched.
   let consuming = false;
 
@@ -147,11 +160,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     registry,
     health,
     refusal: () => refusal,
-    counts() {
-      const ih = ingest.health();
-      const oc = outcomes.counts();
-      return { ...oc, consumed: ih.consumed, dlq: oc.dlq + ih.invalid };
-    },
+    counts,
     onResult: outcomes.onResult,
     onAlert(listener) {
       alertListeners.add(listener);
@@ -200,7 +209,10 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       await producer.disconnect().catch(() => {});
       dashboard.close();
       await http.close();
-      log.info('stopped');
+      // Every consumed record ends as exactly one of these (see ServiceCounts).
+      const c = counts();
+      const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+      log.info('stopped', { consumed: c.consumed, inferred: c.inferred, skipped: sum(c.skipped) + c.replayed, dlq: c.dlq, released: sum(c.released), probes: c.probes });
     },
   };
 }

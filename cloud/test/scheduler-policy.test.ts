@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createOffsetTracker } from '../src/ingest/offsets.js';
 import type { Job, Source } from '../src/ingest/handoff.js';
-import { createScheduler, type BatchRunner, type Dispatched, type Scheduler, type SkipReason } from '../src/scheduler/scheduler.js';
+import { createScheduler, type BatchRunner, type Dispatched, type ReleaseReason, type Scheduler, type SkipReason } from '../src/scheduler/scheduler.js';
 import { solidJpeg } from '@frameline/shared/testing';
 
 const MAX_LAG_MS = 1000;
@@ -50,6 +50,7 @@ function harness(workers: number, batchable: boolean, maxBatch = 4) {
   let t = 1_000_000;
   const r = manualRunner(workers, batchable);
   const skipped: { id: string; reason: SkipReason }[] = [];
+  const released: { id: string; reason: ReleaseReason }[] = [];
   const batches: Dispatched[][] = [];
   const outputs: (string | Error)[] = [];
   let backfillRoom = 0;
@@ -59,6 +60,7 @@ function harness(workers: number, batchable: boolean, maxBatch = 4) {
     backfillQueue: 2,
     pool: r.runner,
     onSkip: (job, reason) => skipped.push({ id: idOf(job), reason }),
+    onRelease: (job, reason) => released.push({ id: idOf(job), reason }),
     onDispatch: (batch) => batches.push(batch),
     onBatch: (_batch, out) => void outputs.push(out),
     onBackfillRoom: () => void backfillRoom++,
@@ -68,6 +70,7 @@ function harness(workers: number, batchable: boolean, maxBatch = 4) {
     ...r,
     scheduler,
     skipped,
+    released,
     batches,
     outputs,
     backfillRooms: () => backfillRoom,
@@ -193,4 +196,23 @@ test('backfill gets only the capacity live frames leave, in order, and says when
   assert.deepEqual(ids(h.batches[2]), ['S/0', 'S/1'], 'then backfill, however old');
   assert.equal(h.backfillRooms(), 1);
   assert.deepEqual(h.skipped, []);
+});
+
+test('frames let go at a rebalance or a stop are released (counted, offsets left uncommitted), never silently forgotten', async () => {
+  const h = harness(1, false);
+  h.scheduler.offerLive(h.job('A', 0));
+  h.scheduler.offerLive(h.job('A', 1));
+  h.scheduler.offerLive(h.job('B', 0));
+  h.scheduler.offerBackfill(h.job('C', 0, 0, 'backfill'));
+  assert.deepEqual(ids(h.batches[0]), ['A/0'], 'A/0 in flight');
+  h.scheduler.reset();
+  assert.deepEqual(h.released, [{ id: 'A/1', reason: 'rebalance' }, { id: 'B/0', reason: 'rebalance' }, { id: 'C/0', reason: 'rebalance' }]);
+  h.scheduler.offerLive(h.job('A', 2));
+  const draining = h.scheduler.drain(1000);
+  h.scheduler.offerLive(h.job('A', 3));
+  h.finish();
+  await draining;
+  assert.deepEqual(h.released.slice(3), [{ id: 'A/2', reason: 'stop' }, { id: 'A/3', reason: 'stop' }], 'waiting at the stop, or offered after it');
+  assert.deepEqual(h.skipped, [], 'none of them counts as skipped by the lag policy');
+  assert.deepEqual(h.outputs, ['ok'], 'the batch in flight still finishes');
 });

@@ -7,14 +7,13 @@
 // Duplicates are allowed (at-least-once) and counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '@frameline/shared';
 import { REPO_ROOT, freePort, sharedBroker, waitFor } from '@frameline/shared/testing';
+import { startAgentProcess as startAgent } from '../support/agent-process.js';
 
-const BIN = join(REPO_ROOT, 'agent/bin/frameline-agent.js');
 const CAMERA = 'CAMERA-9';
 const KILLS = 20;
 
@@ -32,21 +31,6 @@ interface SpoolModule {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Agent {
-  child: ChildProcess;
-  log: () => string;
-  exited: Promise<number | null>;
-}
-
-function startAgent(configFile: string): Agent {
-  const child = spawn(process.execPath, [BIN, 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, log: () => log, exited };
-}
 
 const until = (what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number) => waitFor(what, condition, timeoutMs, 50);
 

@@ -20,6 +20,10 @@ export interface IngestHealth {
   /** Records consumed, and of those the invalid ones (dead-lettered or skipped). */
   consumed: number;
   invalid: number;
+  /** Frames fetched again after a rebalance that this instance had already taken (skipped as replayed). */
+  replayed: number;
+  /** Doctor probe records (not frames). */
+  probes: number;
 }
 
 export interface Ingest {
@@ -34,6 +38,8 @@ export interface Ingest {
   health(): IngestHealth;
   /** Per camera, ms added to its capture times because its clock disagrees with ours. */
   clockCorrections(): Map<string, number>;
+  /** Per camera, times its capture clock stepped back within a run. */
+  clockSteps(): Map<string, number>;
 }
 
 export interface IngestDeps {
@@ -73,6 +79,8 @@ export function createIngest(deps: IngestDeps): Ingest {
   let lastBatchAt = Date.now();
   let consumed = 0;
   let invalid = 0;
+  let replayed = 0;
+  let probes = 0;
   let backfillPaused = false;
   let committing: Promise<void> | undefined;
   // Per topic/partition: the previous batch ended at the partition's end, so
@@ -112,6 +120,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     if (headerString(message.headers, H.probe) !== undefined) {
       // `frameline-agent doctor` proving it may write: not a frame, not an error.
       log.debug('skipped a doctor probe record', { topic, partition, offset: message.offset });
+      probes++;
       ticket.complete();
       return;
     }
@@ -132,7 +141,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     // Own copy: kafkajs values are slices of the whole fetch response, which a
     // window of slices would keep alive.
     frame.jpeg = Buffer.from(frame.jpeg);
-    if (source === 'live') clocks.observe(frame.camera, ingestedAt, frame.capturedAt, fresh);
+    if (source === 'live') clocks.observe({ camera: frame.camera, run: frame.run, seq: frame.seq, ingestedAt, capturedAt: frame.capturedAt, fresh });
     const job: Job = { frame, source, ticket, ingestedAt, clockCorrectionMs: clocks.correction(frame.camera), origin: { key: message.key, headers: message.headers ?? {}, timestamp: message.timestamp } };
     if (source === 'backfill') {
       scheduler.offerBackfill(job);
@@ -144,6 +153,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       // instance already took a newer frame of the camera, and latest wins, so
       // re-inferring it would only publish an older result after a newer one.
       metrics.skipped.inc({ reason: 'replayed' });
+      replayed++;
       ticket.complete();
       return;
     }
@@ -249,6 +259,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       return out;
     },
     clockCorrections: () => clocks.corrections(),
-    health: () => ({ running, ...(crashed ? { crashed } : {}), lastFetchAt, lastBatchAt, consumed, invalid }),
+    clockSteps: () => clocks.steps(),
+    health: () => ({ running, ...(crashed ? { crashed } : {}), lastFetchAt, lastBatchAt, consumed, invalid, replayed, probes }),
   };
 }

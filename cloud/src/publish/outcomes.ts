@@ -8,7 +8,7 @@ import type { BatchOutput } from '../inference/pool/pool.js';
 import type { DeadLetter } from '../ingest/dlq.js';
 import type { Job } from '../ingest/handoff.js';
 import type { CameraWindow, Windows } from '../ingest/window.js';
-import type { Dispatched, SkipReason } from '../scheduler/scheduler.js';
+import { reportableAge, type Dispatched, type ReleaseReason, type SkipReason } from '../scheduler/scheduler.js';
 import type { Publisher } from './publisher.js';
 import { buildRecord, type InferenceRecord } from './record.js';
 
@@ -26,7 +26,12 @@ export interface OutcomeMetrics {
   dlq: Counter<'code'>;
   inferenceSeconds: Histogram<'batch_size'>;
   frameAgeSeconds: Histogram<'source'>;
+  clockAhead: Counter<'source'>;
+  released: Counter<'reason'>;
 }
+
+/** Frames let go uncommitted: by the scheduler (see ReleaseReason), or because their results could not be published. */
+export type Released = ReleaseReason | 'unpublished';
 
 export interface OutcomeCounts {
   inferred: number;
@@ -36,6 +41,8 @@ export interface OutcomeCounts {
   dlq: number;
   /** Largest capture-to-inference-start age of a live frame so far, ms. */
   maxLiveAgeMs: number;
+  /** Frames let go with their offsets uncommitted: the group consumes them again. */
+  released: Record<Released, number>;
 }
 
 export interface OutcomeDeps {
@@ -55,6 +62,7 @@ export interface OutcomeDeps {
 /** The scheduler's callbacks (onSkip, onDispatch, onBatch) plus the results subscription. */
 export interface Outcomes {
   skip(job: Job, reason: SkipReason): void;
+  release(job: Job, reason: Released): void;
   dispatched(batch: Dispatched[]): void;
   finishBatch(batch: Dispatched[], out: BatchOutput | Error): Promise<void>;
   /** In-process subscription to published results; returns an unsubscribe function. */
@@ -66,12 +74,18 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
   const { metrics, windows } = deps;
   const log = deps.logger.child('service');
   const listeners = new Set<ResultListener>();
-  const counts: OutcomeCounts = { inferred: 0, late: 0, skipped: { superseded: 0, 'too-old': 0, 'inference-error': 0 }, dlq: 0, maxLiveAgeMs: 0 };
+  const counts: OutcomeCounts = { inferred: 0, late: 0, skipped: { superseded: 0, 'too-old': 0, 'inference-error': 0 }, dlq: 0, maxLiveAgeMs: 0,
+    released: { rebalance: 0, stop: 0, unpublished: 0 } };
 
   function skip(job: Job, reason: SkipReason): void {
     counts.skipped[reason]++;
     metrics.skipped.inc({ reason });
     job.ticket.complete();
+  }
+
+  function release(_job: Job, reason: Released): void {
+    counts.released[reason]++;
+    metrics.released.inc({ reason });
   }
 
   function published(d: Dispatched, record: InferenceRecord, result: PoseResult): void {
@@ -124,6 +138,7 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
       // Stopping, or the results backlog is full: the offsets stay uncommitted,
       // so these frames are consumed again by the next instance or restart.
       log.warn('results not published; their frames will be consumed again', { frames: records.length, error: err as Error });
+      for (const r of records) release(r.d.job, 'unpublished');
       return;
     }
     for (const { d, record, result } of records) published(d, record, result);
@@ -131,10 +146,17 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
 
   return {
     skip,
+    release,
     dispatched(batch) {
       for (const d of batch) {
-        metrics.frameAgeSeconds.observe({ source: d.job.source }, d.ageMs / 1000);
-        if (d.job.source === 'live') counts.maxLiveAgeMs = Math.max(counts.maxLiveAgeMs, d.ageMs);
+        // A camera clock ahead of ours gives negative ages: counted as such, never reported as a latency.
+        const age = reportableAge(d.ageMs);
+        if (age === undefined) {
+          metrics.clockAhead.inc({ source: d.job.source });
+          continue;
+        }
+        metrics.frameAgeSeconds.observe({ source: d.job.source }, age / 1000);
+        if (d.job.source === 'live') counts.maxLiveAgeMs = Math.max(counts.maxLiveAgeMs, age);
       }
     },
     finishBatch,
@@ -142,6 +164,6 @@ export function createOutcomes(deps: OutcomeDeps): Outcomes {
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
-    counts: () => ({ ...counts, skipped: { ...counts.skipped } }),
+    counts: () => ({ ...counts, skipped: { ...counts.skipped }, released: { ...counts.released } }),
   };
 }

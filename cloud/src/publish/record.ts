@@ -2,7 +2,7 @@
 // how one is built from a dispatched frame and its worker's output.
 import type { Person, PoseResult } from '../inference/index.js';
 import type { BatchOutput } from '../inference/pool/pool.js';
-import type { Dispatched } from '../scheduler/scheduler.js';
+import { reportableAge, type Dispatched } from '../scheduler/scheduler.js';
 
 export const INFERENCE_SCHEMA = 1;
 
@@ -24,8 +24,14 @@ export interface InferenceRecord {
   model: string;
   /** `track`: the person's track id on this camera (see SCHEMA.md); absent for late frames and repeats. */
   persons: (Person & { track?: string })[];
-  /** Milliseconds: the model's own steps plus decodeMs, inferMs (whole batch), waitMs (consumed to inference start), ageMs (captured to inference start). */
+  /**
+   * Milliseconds: the model's own steps plus decodeMs, inferMs (whole batch), waitMs (consumed to inference start),
+   * ageMs (captured to inference start, with the camera's clock correction; absent when clockAhead),
+   * clockCorrectionMs (added to capturedAt for ageMs; present when not 0).
+   */
   timings: Record<string, number>;
+  /** The capture time lies ahead of the cloud's clock (camera clock ahead, not yet corrected): the frame's age is unknown. */
+  clockAhead?: true;
   /** From the backfill topic: spooled by the agent during an outage, inferred late. */
   late?: true;
   /** Frames of this camera skipped (superseded or too old) since its previous inferred frame. */
@@ -57,8 +63,12 @@ export function buildRecord(d: Dispatched, inferred: Inferred, out: BatchOutput,
     frame: { width: inferred.width, height: inferred.height },
     model,
     persons: inferred.result.persons.map((p) => ({ box: p.box, score: p.score, keypoints: p.keypoints })),
-    timings: { ...inferred.result.timings, decodeMs: out.decodeMs, inferMs: out.inferMs, waitMs: d.startedAt - d.job.ingestedAt, ageMs: d.ageMs },
+    timings: { ...inferred.result.timings, decodeMs: out.decodeMs, inferMs: out.inferMs, waitMs: d.startedAt - d.job.ingestedAt },
   };
+  const age = reportableAge(d.ageMs);
+  if (age === undefined) record.clockAhead = true;
+  else record.timings.ageMs = age;
+  if (d.job.clockCorrectionMs) record.timings.clockCorrectionMs = d.job.clockCorrectionMs;
   if (d.job.source === 'backfill') record.late = true;
   else record.skippedSince = d.skippedSince;
   return record;

@@ -6,7 +6,22 @@
 import { within } from '@frameline/shared';
 import type { FrameSink, Job } from '../ingest/handoff.js';
 
+/** Capture times up to this far ahead of our clock are NTP-sized error: their age reads as 0. */
+export const CLOCK_AHEAD_TOLERANCE_MS = 500;
+
+/**
+ * A frame's age (capture, corrected by the camera's clock offset, to now) as
+ * it may be reported, in ms; undefined when the capture time lies clearly
+ * ahead of ours, i.e. the camera clock is ahead and not yet corrected.
+ */
+export function reportableAge(ageMs: number): number | undefined {
+  if (ageMs >= 0) return ageMs;
+  return ageMs >= -CLOCK_AHEAD_TOLERANCE_MS ? 0 : undefined;
+}
+
 export type SkipReason = 'superseded' | 'too-old' | 'inference-error';
+/** Why a frame was let go uncommitted, for the group to consume again: its partition moved, or the service stops. */
+export type ReleaseReason = 'rebalance' | 'stop';
 
 /**
  * What runs a batch of JPEGs (the inference worker pool implements it; tests
@@ -39,6 +54,8 @@ export interface SchedulerOptions<Out, Hint = never> {
   backfillQueue: number;
   pool: BatchRunner<Out, Hint>;
   onSkip(job: Job, reason: SkipReason): void;
+  /** A waiting frame let go without a result or a skip; its offset stays uncommitted. */
+  onRelease?(job: Job, reason: ReleaseReason): void;
   onDispatch?(batch: Dispatched[]): void;
   onBatch(batch: Dispatched[], output: Out | Error): void;
   /** The backfill queue has room again (the consumer may resume the backfill topic). */
@@ -85,6 +102,18 @@ export function createScheduler<Out, Hint = never>(options: SchedulerOptions<Out
   const skip = (job: Job, reason: SkipReason) => {
     if (job.source === 'live') slotOf(job.frame.camera).skippedSince++;
     options.onSkip(job, reason);
+  };
+
+  const release = (jobs: Job[], reason: ReleaseReason) => {
+    for (const job of jobs) options.onRelease?.(job, reason);
+  };
+  /** Every waiting frame, taken out of the scheduler. */
+  const takeWaiting = (): Job[] => {
+    const jobs = [...cameras.values()].flatMap((s) => (s.pending ? [s.pending] : []));
+    for (const s of cameras.values()) s.pending = undefined;
+    jobs.push(...backfill);
+    backfill = [];
+    return jobs;
   };
 
   const ageOf = (job: Job, t: number) => t - (job.frame.capturedAt + (job.clockCorrectionMs ?? 0));
@@ -176,7 +205,7 @@ export function createScheduler<Out, Hint = never>(options: SchedulerOptions<Out
 
   return {
     offerLive(job) {
-      if (stopped) return;
+      if (stopped) return release([job], 'stop');
       const s = slotOf(job.frame.camera);
       if (ageOf(job, now()) > options.maxLagMs) {
         skip(job, 'too-old');
@@ -188,14 +217,13 @@ export function createScheduler<Out, Hint = never>(options: SchedulerOptions<Out
       pump();
     },
     offerBackfill(job) {
-      if (stopped) return;
+      if (stopped) return release([job], 'stop');
       backfill.push(job);
       pump();
     },
     backfillRoom: () => Math.max(0, options.backfillQueue - backfill.length),
     reset() {
-      for (const s of cameras.values()) s.pending = undefined;
-      backfill = [];
+      release(takeWaiting(), 'rebalance');
     },
     stats: () => ({
       pendingLive: [...cameras.values()].filter((s) => s.pending).length,
@@ -207,6 +235,7 @@ export function createScheduler<Out, Hint = never>(options: SchedulerOptions<Out
     async drain(timeoutMs) {
       stopped = true;
       clearInterval(sweeper);
+      release(takeWaiting(), 'stop');
       await within(Promise.all([...inFlight]), timeoutMs);
       inFlight = new Set();
     },

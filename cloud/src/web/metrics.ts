@@ -9,6 +9,7 @@ export interface Gauges {
   backfillQueued(): number;
   busyWorkers(): number;
   clockCorrections(): Map<string, number>;
+  clockSteps(): Map<string, number>;
 }
 
 export interface Metrics {
@@ -21,6 +22,9 @@ export interface Metrics {
   runResets: client.Counter;
   inferenceSeconds: client.Histogram<'batch_size'>;
   frameAgeSeconds: client.Histogram<'source'>;
+  /** Frames whose corrected capture time lies ahead of ours: no age is reported for them. */
+  clockAhead: client.Counter<'source'>;
+  released: client.Counter<'reason'>;
   /** Wires the gauges that are read at scrape time. */
   observe(gauges: Gauges): void;
 }
@@ -45,6 +49,14 @@ export function createMetrics(registry: client.Registry): Metrics {
       name: 'frameline_frame_age_at_inference_seconds', help: 'Capture to inference start', labelNames: ['source'] as const,
       buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5, 30, 300, 3600], registers: [registry],
     }),
+    clockAhead: new client.Counter({
+      name: 'frameline_frames_clock_ahead_total', help: 'Frames captured "in the future" by our clock (camera clock ahead, not yet corrected): their age is left out of frame_age_at_inference and the records',
+      labelNames: ['source'] as const, registers: [registry],
+    }),
+    released: new client.Counter({
+      name: 'frameline_frames_released_total', help: 'Frames let go uncommitted (partitions moved, the service stopped, results not published): the group consumes them again',
+      labelNames: ['reason'] as const, registers: [registry],
+    }),
     observe(g: Gauges) {
       gauges = g;
     },
@@ -64,6 +76,13 @@ export function createMetrics(registry: client.Registry): Metrics {
     collect() {
       this.reset();
       for (const [camera, ms] of gauges?.clockCorrections() ?? []) this.set({ camera }, ms / 1000);
+    },
+  });
+  new client.Counter({
+    name: 'frameline_camera_clock_steps_total', help: 'Times a camera\'s capture times went backwards within a run (its clock was stepped back)', labelNames: ['camera'] as const, registers: [registry],
+    collect() {
+      this.reset();
+      for (const [camera, n] of gauges?.clockSteps() ?? []) this.inc({ camera }, n);
     },
   });
   return m;
