@@ -3,17 +3,17 @@
 // bench/results/latest.json, latest.md and the lag plot (the committed copy of
 // the last run). Every figure is a ratio against a baseline from this run.
 //   --quick            fewer rounds/cameras/frames, 2-minute lag run (< 10 min)
-//   --only=a,b         producer, lag, inference (default: producer,lag; inference with --inference)
+//   --only=a,b         producer, lag, inference, latency, scale (default: all of them)
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, build, ensureDebianPackages, ensureNodeModules, kafka, kafkaRunning, step } from '../scripts/lib.mjs';
 import { ensurePyVenv } from './pyvenv.mjs';
-import { lagMarkdown, producerMarkdown, PI4_SYSBENCH_EVENTS_PER_SEC, sysbenchEventsPerCpuSecond } from './report.mjs';
+import { lagMarkdown, latencyMarkdown, producerMarkdown, scaleMarkdown, PI4_SYSBENCH_EVENTS_PER_SEC, sysbenchEventsPerCpuSecond } from './report.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const only = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? `producer,lag${argv.includes('--inference') ? ',inference' : ''}`).split(',');
+const only = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'producer,lag,inference,latency,scale').split(',');
 
 ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', kcat: 'kcat', ffmpeg: 'ffmpeg', sysbench: 'sysbench' });
 ensureNodeModules();
@@ -59,11 +59,26 @@ try {
     md.push(...lagMarkdown(lag));
   }
   if (only.includes('inference')) {
-    step('inference: frameline cloud vs a Python pipeline like the second seed');
+    step('inference like for like: bare onnxruntime-node ceiling, the cloud path at batch 1 and batched, a Python onnxruntime pipeline, the seed\'s MediaPipe');
     const { benchInference } = await import('./inference.mjs');
-    const inf = await benchInference({ root: ROOT, props, topics: await freshTopics('bench-inference') });
+    const inf = await benchInference({ root: ROOT, props, freshTopics, quick, python });
     results.benches.inference = inf;
     md.push(...inf.markdown, '');
+  }
+  if (only.includes('latency')) {
+    step('end-to-end latency: 3 agents × 15 fps → cloud → alerts, live and reliable');
+    const { benchLatency } = await import('./e2e.mjs');
+    results.benches.latency = await benchLatency({ root: ROOT, props, freshTopics, seconds: Number(process.env.BENCH_E2E_SECONDS ?? (quick ? 30 : 60)) });
+    md.push(...latencyMarkdown(results.benches.latency));
+  }
+  if (only.includes('scale')) {
+    step('scale: cameras × 5 fps until the inferred frame\'s age passes maxLagMs');
+    const { benchScale } = await import('./e2e.mjs');
+    const sc = await benchScale({ root: ROOT, props, freshTopics, seconds: Number(process.env.BENCH_SCALE_SECONDS ?? (quick ? 20 : 40)), steps: quick ? [1, 2, 4, 6] : [1, 2, 3, 4, 6, 8, 10] });
+    results.benches.scale = sc;
+    writeFileSync(join(outDir, 'scale.json'), JSON.stringify(sc));
+    execFileSync(python, [join(ROOT, 'bench/python/plot_scale.py'), join(outDir, 'scale.json'), join(outDir, 'scale.png')], { stdio: 'inherit' });
+    md.push(...scaleMarkdown(sc));
   }
 } finally {
   if (started) kafka(['down'], env);
