@@ -48,6 +48,9 @@ export function producerMarkdown(p) {
     return e && i ? `${mode}: frameline ${f(e.framelineFps / i.framelineFps, 2)}× its plaintext rate, ${f(e.framelineCpuPer1000 / i.framelineCpuPer1000, 2)}× its plaintext CPU; kcat ${f(e.kcatFps / i.kcatFps, 2)}× and ${f(e.kcatCpuPer1000 / i.kcatCpuPer1000, 2)}×` : '';
   };
   md.push('', `**What TLS costs** (EXTERNAL ÷ INTERNAL, 1 camera): ${tls('live')}; ${tls('reliable')}.`, '');
+  if (p.inflight1) {
+    md.push(`**One request in flight** (EXTERNAL, reliable, 1 camera): kcat with \`max.in.flight.requests.per.connection=1\` (the limit kafkajs's idempotent producer imposes through its per-broker lock) sends ${f(p.inflight1.kcatInflight1Fps)} frames/s, **${f(p.inflight1.ratioVsKcat, 2)}×** kcat at its default of 5, with ${f(p.inflight1.cpuPer1000, 2)} CPU-s/1000 frames; frameline \`reliable\` is ${f(p.inflight1.framelineVsInflight1, 2)}× that (medians over rounds, same rounds).`, '');
+  }
   md.push(...cpuMarkdown(p), '');
   md.push('### Where frameline\'s time goes: V8 CPU profile of the send phase (first submit to last ack) of one reliable 1-camera run over TLS, top self-time frames', '', '| % of samples | frame |', '|---|---|');
   for (const x of p.profile) md.push(`| ${f(x.pct, 1)} | \`${x.frame}\` |`);
