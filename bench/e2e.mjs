@@ -21,7 +21,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const MAX_LAG_MS = 1000;
 /** The cloud's model in these runs: the service defaults (multi detector, tracking) with the lite landmarks, as the demo runs. */
 const MODEL = { kind: 'blazepose', variant: 'lite', detector: 'multi' };
-/** Frames of the first WARMUP_MS of a run are left out (agents and model starting). */
+/** Settling time after every camera's first result before the measured window opens. */
 const WARMUP_MS = 5000;
 
 /** CPU-seconds of a process and all its descendants (agents run ffmpeg), from /proc. */
@@ -89,6 +89,10 @@ export async function runFleet({ root, props, topics, cameras, fps, mode, second
       agents.push(spawnLogged([join(root, 'agent/bin/frameline-agent.js'), 'run', '--config', file], root));
     }
     const startedAt = Date.now();
+    // The window opens once every camera has a result (agents and TLS handshakes are slow on a loaded machine), plus a settling time.
+    const seen = () => new Set(inferences.map((r) => r.camera)).size >= cameras;
+    await waitFor(`the first inference record of each of ${cameras} cameras`, async () => seen() || agents.some((a) => a.child.exitCode !== null), 240_000, cloud.child, { text: () => agents.map((a, i) => `agent ${i + 1}:\n${a.output.text()}`).join('\n') + `\ncloud:\n${cloud.output.text()}` });
+    for (const a of agents) if (a.child.exitCode !== null) throw new Error(`agent exited with ${a.child.exitCode}:\n${a.output.text()}`);
     await sleep(WARMUP_MS);
     const from = Date.now();
     const cpu0 = { cloud: treeCpuSeconds(cloud.child.pid), agents: agents.reduce((n, a) => n + treeCpuSeconds(a.child.pid), 0) };
@@ -104,7 +108,7 @@ export async function runFleet({ root, props, topics, cameras, fps, mode, second
     const alertsInWindow = alerts.filter((a) => a.endedAt >= from && a.endedAt < to);
     const windowS = (to - from) / 1000;
     return {
-      cameras, fps, mode, seconds: windowS, startedAt, model: MODEL, maxLagMs: MAX_LAG_MS,
+      cameras, fps, mode, seconds: windowS, startupSeconds: (from - startedAt) / 1000, model: MODEL, maxLagMs: MAX_LAG_MS,
       offeredPerSec: cameras * fps,
       inferredPerSec: inWindow.length / windowS,
       personsPerFrame: inWindow.length ? inWindow.reduce((n, r) => n + r.persons, 0) / inWindow.length : null,

@@ -86,7 +86,7 @@ export function latencyMarkdown(lat) {
   const r0 = lat.runs[0];
   const md = [`## End-to-end latency: 3 agents × 15 fps → broker → cloud → alerts, from the records' own timestamps`, '',
     `Real agents (camera source "file": vtest.mp4 at 15 fps, EXTERNAL TLS + SCRAM), the real cloud service (BlazePose ${r0?.model.variant}, ${r0?.model.detector} detector, tracking defaults, maxLagMs ${r0?.maxLagMs}) with a 1 s dwell zone over the lower half of every camera, all on this machine with the broker. ` +
-    'capture → inference = `publishedAt − capturedAt` of video.inferences; capture → alert = `publishedAt − endedAt` of video.alerts (endedAt: capture time of the frame that confirmed the event). Baseline: `maxLagMs`, the bound frameline promises for the age of a frame at inference start. Frames captured in the first 5 s are left out.', '',
+    'capture → inference = `publishedAt − capturedAt` of video.inferences; capture → alert = `publishedAt − endedAt` of video.alerts (endedAt: capture time of the frame that confirmed the event). Baseline: `maxLagMs`, the bound frameline promises for the age of a frame at inference start. The measured window opens 5 s after every camera\'s first inference record.', '',
     '| delivery | window s | inferred / offered frames/s | capture → ingest ms p50 / p99 / max | capture → inference record ms p50 / p99 / max | alerts | capture → alert ms p50 / p99 / max | cloud CPU cores | agents CPU cores |',
     '|---|---|---|---|---|---|---|---|---|'];
   for (const r of lat.runs) md.push(`| ${r.mode} | ${f(r.seconds)} | ${f(r.inferredPerSec, 1)} / ${r.offeredPerSec} | ${ms(r.captureToIngestMs)} | ${ms(r.captureToInferenceMs)} | ${r.alerts} | ${ms(r.captureToAlertMs)} | ${f(r.cpuCoresCloud, 2)} | ${f(r.cpuCoresAgents, 2)} |`);
