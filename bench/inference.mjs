@@ -366,12 +366,12 @@ async function attempt(what, fn) {
 }
 
 /**
- * Every inference row of one run. quick: 12 ceiling frames per worker and a
+ * Every inference row of one run. quick: 4 ceiling frames per worker and a
  * 30 s stream per pipeline; full: 40 frames and 60 s (BENCH_INFERENCE_SECONDS).
  */
 export async function benchInference({ root, props, freshTopics, quick, python }) {
   const seconds = Number(process.env.BENCH_INFERENCE_SECONDS ?? (quick ? 30 : 60));
-  const ceilingFrames = Number(process.env.BENCH_CEILING_FRAMES ?? (quick ? 12 : 40));
+  const ceilingFrames = Number(process.env.BENCH_CEILING_FRAMES ?? (quick ? 4 : 40));
   const logger = createLogger({ level: 'error' });
   const jpegs = await extractFrames(root);
   const { benchCeiling } = await import('./inference-ceiling.mjs');

@@ -97,11 +97,11 @@ try {
   });
   await part('latency', 'end-to-end latency: 3 agents × 15 fps → cloud → alerts, live and reliable', async () => {
     const { benchLatency } = await import('./e2e.mjs');
-    return benchLatency({ root: ROOT, props, freshTopics, seconds: Number(process.env.BENCH_E2E_SECONDS ?? (quick ? 30 : 60)) });
+    return benchLatency({ root: ROOT, props, freshTopics, seconds: Number(process.env.BENCH_E2E_SECONDS ?? (quick ? 20 : 60)) });
   });
   await part('scale', 'scale: cameras × 5 fps until the inferred frame\'s age passes maxLagMs', async () => {
     const { benchScale } = await import('./e2e.mjs');
-    const steps = process.env.BENCH_SCALE_STEPS?.split(',').map(Number) ?? (quick ? [1, 2, 4, 6] : [1, 2, 3, 4, 6, 8, 10]);
+    const steps = process.env.BENCH_SCALE_STEPS?.split(',').map(Number) ?? (quick ? [1, 2, 4] : [1, 2, 3, 4, 6, 8, 10]);
     const sc = await benchScale({ root: ROOT, props, freshTopics, seconds: Number(process.env.BENCH_SCALE_SECONDS ?? (quick ? 20 : 40)), steps });
     writeFileSync(join(outDir, 'scale.json'), JSON.stringify(sc));
     execFileSync(python, [join(ROOT, 'bench/python/plot_scale.py'), join(outDir, 'scale.json'), join(outDir, 'scale.png')], { stdio: 'inherit' });
