@@ -24,10 +24,11 @@ export function inferenceMarkdown(r) {
   row('ceiling: bare onnxruntime-node loop, **lite**, batch 1', '—', c['lite-b1']);
   row('ceiling: bare onnxruntime-node loop, **full**, batch 1', '—', c['full-b1']);
   row(`ceiling: bare onnxruntime-node loop, full, batch ${r.cameras}`, '—', c[`full-b${r.cameras}`]);
-  const pipe = (name, base, x, baseRow) => {
+  const pipe = (name, base, x, baseRow, latency = true) => {
     if (!x?.available) md.push(`| ${name} | ${base} | failed: ${String(x?.error ?? 'not run').split('\n')[0].replace(/\|/g, '/')} | | | | | | |`);
-    else row(name, base, x, baseRow, lat(x));
+    else row(name, base, x, baseRow, latency ? lat(x) : undefined);
   };
+  if (r.pythonBare) pipe('Python bare loop: onnxruntime 1.30 (Python) + OpenCV, same models and steps, the ceiling\'s frames, one process, default threads', 'ceiling full, batch 1 (same frames: persons/frame should agree)', r.pythonBare, c['full-b1'], false);
   pipe('frameline cloud path (consume → decode → infer → publish), full, scheduler.maxBatch 1', 'ceiling full, batch 1', r.cloudBatch1, c['full-b1']);
   pipe(`frameline cloud path, full, cross-camera batches (maxBatch ${r.cameras}; mean batch ${f(r.cloudBatched?.meanBatch, 1)})`, `ceiling full, batch ${r.cameras}`, r.cloudBatched, c[`full-b${r.cameras}`]);
   pipe('Python a user would write: kafka-python + OpenCV + onnxruntime 1.30 (Python), same models and steps, every frame in order', 'ceiling full, batch 1', r.pythonOnnx, c['full-b1']);

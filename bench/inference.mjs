@@ -381,6 +381,19 @@ export async function benchInference({ root, props, freshTopics, quick, python }
     const r = await benchCeiling({ jpegs: jpegs.slice(0, ceilingFrames), variant, batch });
     ceiling[`${variant}-b${batch}`] = { ...r, msPerFrame: dist(r.msPerFrame), cpuMsPerFrame: r.cpuMsPerFrame };
   }
+  // The same work in Python on the ceiling's frames: persons per frame must agree with the ceiling's for "same work" to hold.
+  console.log('  Python onnxruntime bare loop on the ceiling\'s frames');
+  const pythonBare = await attempt('python bare loop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fl-bench-bare-'));
+    try {
+      jpegs.slice(0, ceilingFrames).forEach((j, i) => writeFileSync(join(dir, `f-${String(i).padStart(3, '0')}.jpg`), j));
+      const { stdout } = await run(python, [join(root, 'bench/python/onnx_pipeline.py'), '--models-dir', join(root, 'cloud/models'), '--variant', VARIANT, '--jpeg-dir', dir], { maxBuffer: 1 << 22 });
+      const r = JSON.parse(stdout.trim().split('\n').pop());
+      return { available: true, framesPerSec: r.framesPerSec, cpuMsPerFrame: r.cpuMsPerFrame, personsPerFrame: r.persons.reduce((a, b) => a + b, 0) / r.persons.length, msPerFrame: dist(r.msPerFrame) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   const stream = { root, props, jpegs, seconds, logger };
   const likeForLike = { detectEvery: 1, maxPersons: 8, minKeypointScore: 0.3, minDetectionScore: 0.5, threads: 1 };
   console.log('  cloud path, scheduler.maxBatch 1');
@@ -403,7 +416,7 @@ export async function benchInference({ root, props, freshTopics, quick, python }
   const result = {
     seconds, cameras: CAMERAS, fps: FPS, frame: `${WIDTH}x${HEIGHT}`, variant: VARIANT, ceilingFrames,
     avgFrameBytes: Math.round(jpegs.reduce((n, j) => n + j.length, 0) / jpegs.length),
-    cores: (await import('node:os')).cpus().length, ceiling, cloudBatch1, cloudBatched, pythonOnnx, seed,
+    cores: (await import('node:os')).cpus().length, ceiling, pythonBare, cloudBatch1, cloudBatched, pythonOnnx, seed,
   };
   const { inferenceMarkdown } = await import('./inference-report.mjs');
   result.markdown = inferenceMarkdown(result);
