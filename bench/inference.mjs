@@ -1,12 +1,17 @@
-// Pose inference under a live load: the frameline cloud service against a
-// Python pipeline like the second seed's (kafka-python + OpenCV + MediaPipe
-// Pose on every frame, in order), both fed the same stream in the same run:
-// 3 cameras x 10 fps of real 768x576 frames for BENCH_INFERENCE_SECONDS
-// (default 60), produced by the agent's user over EXTERNAL with the frame
-// record contract. The two pipelines run one after the other, never together,
-// so each has the whole (small) machine. What matters is lag: frameline keeps
-// it under scheduler.maxLagMs by skipping stale frames; the seed queues every
-// frame behind the model, so its lag grows for as long as the stream runs.
+// Pose inference, like for like (bench/README.md, "Inference"): every row
+// runs the same ONNX models with the same multi-person steps over the same
+// 768x576 frames of vtest.mp4, against a ceiling measured in the same run:
+// - ceiling: a bare onnxruntime-node loop over decoded frames
+//   (inference-ceiling.mjs), BlazePose lite and full, batch 1 and 3;
+// - the full cloud path (consume -> decode -> infer -> publish), the real
+//   service at scheduler.maxBatch 1 and with cross-camera batches of 3, under
+//   3 cameras x 10 fps offered (more than it can infer here, so its inferred
+//   frames/s is its capacity; stale frames are skipped, as designed);
+// - python/onnx_pipeline.py: what a user would write instead (kafka-python,
+//   OpenCV, onnxruntime's Python package, same models, same steps, in order);
+// - python/seed_pipeline.py: the second seed's MediaPipe Pose pipeline as it
+//   stands, which looks for one person per frame: less work, labelled so.
+// Frames come from user agent over EXTERNAL with the frame record contract.
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,7 +101,19 @@ function quantile(sorted, q) {
 
 function dist(values) {
   const s = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  return { n: s.length, p50: quantile(s, 0.5), p95: quantile(s, 0.95), max: s.length ? s[s.length - 1] : null };
+  return { n: s.length, p50: quantile(s, 0.5), p95: quantile(s, 0.95), p99: quantile(s, 0.99), max: s.length ? s[s.length - 1] : null };
+}
+export { dist };
+
+/** CPU-seconds (utime + stime, all threads) a process has used so far, from /proc/<pid>/stat. */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // fields 14, 15 in clock ticks (USER_HZ 100 on Linux)
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -172,7 +189,12 @@ function parseSkipped(metrics) {
   return skipped;
 }
 
-export async function benchFrameline({ root, props, topics, jpegs, seconds, logger }) {
+/**
+ * The real cloud service on the played stream. `scheduler` and `model` are
+ * merged into its config (e.g. { maxBatch: 1 }, { detectEvery: 1 }); without
+ * them the service's defaults apply (environment overrides still win).
+ */
+export async function benchFrameline({ root, props, topics, jpegs, seconds, logger, scheduler = {}, model = {} }) {
   const dir = mkdtempSync(join(tmpdir(), 'fl-bench-cloud-'));
   const port = await freePort();
   const stamp = Date.now();
@@ -182,8 +204,8 @@ export async function benchFrameline({ root, props, topics, jpegs, seconds, logg
       passwordFile: props['sasl.cloud.password.file'], clientId: 'bench-frameline-cloud', groupId: `frameline-bench-cloud-${stamp}`,
     },
     topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq },
-    scheduler: { maxLagMs: MAX_LAG_MS },
-    model: { kind: 'blazepose', variant: VARIANT, detector: DETECTOR },
+    scheduler: { maxLagMs: MAX_LAG_MS, ...scheduler },
+    model: { kind: 'blazepose', variant: VARIANT, detector: DETECTOR, ...model },
     http: { listen: `127.0.0.1:${port}` },
     log: { level: 'info' },
   };
@@ -220,7 +242,9 @@ export async function benchFrameline({ root, props, topics, jpegs, seconds, logg
       try { return (await fetch(`${url}/healthz`)).ok; } catch { return false; }
     };
     await waitFor('frameline-cloud start (healthz 200, partitions assigned)', async () => assigned && (await healthy()), 120_000, child, output);
+    const cpu0 = cpuSeconds(child.pid);
     const play = await playCameras({ props, topic: topics.frames, jpegs, seconds, logger });
+    const cpuInRun = cpuSeconds(child.pid) - cpu0;
     // frameline never holds a frame for more than maxLagMs: a short drain is enough.
     await sleep(MAX_LAG_MS + 2000);
     const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -229,10 +253,17 @@ export async function benchFrameline({ root, props, topics, jpegs, seconds, logg
     const live = results.filter((r) => !r.late);
     const timing = (k) => dist(live.map((r) => r.timings[k]));
     const summary = summarise(live, play);
+    // inferMs is the whole batch's: frames of one batch share inferredAt and inferMs
+    const batchSize = new Map();
+    for (const r of live) batchSize.set(`${r.inferredAt}|${r.timings.inferMs}`, (batchSize.get(`${r.inferredAt}|${r.timings.inferMs}`) ?? 0) + 1);
+    const perFrameMs = live.map((r) => r.timings.inferMs / batchSize.get(`${r.inferredAt}|${r.timings.inferMs}`));
     return {
       available: true,
-      config: { variant: VARIANT, detector: DETECTOR, maxLagMs: MAX_LAG_MS, workers: 'one per core', threadsPerWorker: 1 },
+      config: { variant: VARIANT, detector: DETECTOR, maxLagMs: MAX_LAG_MS, workers: 'one per core', threadsPerWorker: 1, ...scheduler, ...model },
       ...summary,
+      cpuMsPerInferredFrame: (cpuInRun * 1000) / summary.processedInRun,
+      msPerFrame: dist(perFrameMs),
+      meanBatch: live.length / batchSize.size,
       skippedByReason: parseSkipped(metrics),
       serviceTimingsMs: { totalMs: timing('totalMs'), detectMs: timing('detectMs'), landmarksMs: timing('landmarksMs'), decodeMs: timing('decodeMs'), inferMs: timing('inferMs'), waitMs: timing('waitMs'), ageMs: timing('ageMs') },
       exit,
@@ -280,13 +311,18 @@ async function ensureBaselineVenv(root) {
   return { python, installed: true };
 }
 
-async function benchBaseline({ root, props, topics, jpegs, seconds, python, logger }) {
+/**
+ * A Python pipeline (seed_pipeline.py or onnx_pipeline.py: the same stdout
+ * protocol) on the played stream; it infers every frame in order, so after the
+ * stream it gets a bounded drain and is stopped like an operator would.
+ */
+async function benchPython({ root, props, topics, jpegs, seconds, python, logger, script, args, config }) {
   const output = tail([]);
   const done = [];
   let ready = false;
   const child = spawn(python, [
-    join(root, 'bench/python/seed_pipeline.py'), '--bootstrap', props['bootstrap.internal'], '--username', 'cloud',
-    '--password-file', props['sasl.cloud.password.file'], '--topic', topics.frames, '--model-complexity', VARIANT === 'full' ? '1' : VARIANT === 'lite' ? '0' : '2',
+    join(root, 'bench/python', script), '--bootstrap', props['bootstrap.internal'], '--username', 'cloud',
+    '--password-file', props['sasl.cloud.password.file'], '--topic', topics.frames, ...args,
   ], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
   createInterface({ input: child.stderr }).on('line', (line) => output.push(line));
   createInterface({ input: child.stdout }).on('line', (line) => {
@@ -296,19 +332,22 @@ async function benchBaseline({ root, props, topics, jpegs, seconds, python, logg
     else done.push(r);
   });
   try {
-    await waitFor('seed_pipeline.py start (partitions assigned, model loaded)', async () => ready, 120_000, child, output);
+    await waitFor(`${script} start (partitions assigned, model loaded)`, async () => ready, 180_000, child, output);
+    const cpu0 = cpuSeconds(child.pid);
     const play = await playCameras({ props, topic: topics.frames, jpegs, seconds, logger });
-    // Let it work off what it can of its backlog, then stop it like an operator would.
+    const cpuInRun = cpuSeconds(child.pid) - cpu0;
     const drainMs = Number(process.env.BENCH_INFERENCE_DRAIN_SECONDS ?? 10) * 1000;
     const deadline = Date.now() + drainMs;
     while (Date.now() < deadline && done.length < play.produced && child.exitCode === null) await sleep(200);
     const stoppedAt = Date.now();
     await stopChild(child);
-    if (done.length === 0) throw new Error(`seed_pipeline.py processed no frame:\n${output.text()}`);
+    if (done.length === 0) throw new Error(`${script} processed no frame:\n${output.text()}`);
+    const summary = summarise(done, play);
     return {
-      available: true,
-      config: { mediapipe: '0.10.14 mp.solutions.pose.Pose, model_complexity=1 (full), one per camera', drainSeconds: drainMs / 1000 },
-      ...summarise(done, play),
+      available: true, config,
+      ...summary,
+      cpuMsPerInferredFrame: (cpuInRun * 1000) / summary.processedInRun,
+      msPerFrame: dist(done.map((d) => d.decodeMs + d.inferMs)),
       drainedForSeconds: (stoppedAt - play.endedAt) / 1000,
       modelTimingsMs: { inferMs: dist(done.map((d) => d.inferMs)), decodeMs: dist(done.map((d) => d.decodeMs)) },
     };
@@ -317,79 +356,69 @@ async function benchBaseline({ root, props, topics, jpegs, seconds, python, logg
   }
 }
 
-// ------------------------------------------------------------------ report
-
-const ms = (v) => (v === null || v === undefined ? '–' : `${Math.round(v)}`);
-const lat = (d) => `${ms(d.p50)} / ${ms(d.p95)} / ${ms(d.max)}`;
-const fps = (v) => v.toFixed(1);
-
-function markdown(r) {
-  const { frameline: f, baseline: b } = r;
-  const offered = CAMERAS * FPS;
-  const md = [
-    `## Inference: ${CAMERAS} cameras x ${FPS} fps of real ${WIDTH}x${HEIGHT} frames for ${r.seconds} s (${offered} frames/s offered), pose on a ${r.cores}-core host`,
-    '',
-    `Frames produced by user agent over EXTERNAL (TLS + SCRAM, frame record contract, camera-index partitions), consumed on INTERNAL as user cloud. ` +
-      `Both pipelines run BlazePose **${VARIANT}** landmarks, one after the other against the same broker. Latency is capture to result ` +
-      `(frameline: \`publishedAt\`; baseline: after \`pose.process\`) of the frames finished in the first and the last ${f.windowSeconds} s of the stream.`,
-    '',
-    '| pipeline | inferred frames/s (per camera) | frames inferred / produced | latency ms p50 / p95 / max, first ' + `${f.windowSeconds} s | last ${f.windowSeconds} s | persons / frame | model ms / frame p50 (p95) |`,
-    '|---|---|---|---|---|---|---|',
-    `| frameline cloud (blazepose ${VARIANT}, ${DETECTOR} detector, maxLagMs ${MAX_LAG_MS}) | ${fps(f.framesPerSec)} (${Object.values(f.perCameraFramesPerSec).map(fps).join(', ')}) | ${f.processed} / ${f.produced} | ${lat(f.latencyFirstMs)} | ${lat(f.latencyLastMs)} | ${f.personsPerFrame?.toFixed(2) ?? '–'} | ${ms(f.serviceTimingsMs.totalMs.p50)} (${ms(f.serviceTimingsMs.totalMs.p95)}) |`,
-  ];
-  if (b.available) {
-    md.push(
-      `| Python like the second seed (kafka-python, OpenCV, MediaPipe Pose ${VARIANT}, every frame in order) | ${fps(b.framesPerSec)} (${Object.values(b.perCameraFramesPerSec).map(fps).join(', ')}) | ${b.processed} / ${b.produced} | ${lat(b.latencyFirstMs)} | ${lat(b.latencyLastMs)} | ${b.personsPerFrame?.toFixed(2) ?? '–'} | ${ms(b.modelTimingsMs.inferMs.p50)} (${ms(b.modelTimingsMs.inferMs.p95)}) |`,
-      `| **ratio** | frameline / baseline = **${(f.framesPerSec / b.framesPerSec).toFixed(2)}** | | | p95 at the end: baseline / frameline = **${(b.latencyLastMs.p95 / f.latencyLastMs.p95).toFixed(1)}x** | | |`,
-    );
-  } else {
-    md.push(`| Python like the second seed | unavailable | | | | | |`);
+async function attempt(what, fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    console.log(`  ${what} failed: ${String(err.message ?? err).split('\n')[0]}`);
+    return { available: false, error: String(err.message ?? err) };
   }
-  md.push('');
-  if (b.available) {
-    md.push(`Frames/s is not work/s: frameline's ${DETECTOR} detector ${{ multi: 'runs BlazePose detection over overlapping tiles and then the landmark model on every person it finds', objects: 'runs CenterNet once over the whole frame and then the landmark model on every person it finds' }[DETECTOR] ?? 'runs one whole-frame detection and the landmark model on the person found'} ` +
-      `(${f.personsPerFrame?.toFixed(1) ?? '–'} persons/frame here), while MediaPipe Pose looks for one person in the whole frame ` +
-      `and found ${b.personsPerFrame?.toFixed(2) ?? '–'} per frame in this scene of small walking people. Both share ${r.cores} cores with the broker and the producer.`, '');
-  }
-  const skipped = Object.entries(f.skippedByReason).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'none';
-  md.push(`**Lag, frameline:** p95 ${ms(f.latencyFirstMs.p95)} ms in the first ${f.windowSeconds} s and ${ms(f.latencyLastMs.p95)} ms in the last (max ${ms(f.latencyAllMs.max)} ms over the run): ` +
-    `bounded, because per camera only the newest frame waits and frames older than ${MAX_LAG_MS} ms are skipped and counted, never queued ` +
-    `(no frame started inference later than ${ms(f.serviceTimingsMs.ageMs.max)} ms after capture; skipped: ${skipped}).`);
-  if (b.available) {
-    const grow = b.latencyFirstMs.p50 !== null && b.latencyLastMs.p50 !== null ? (b.latencyLastMs.p50 - b.latencyFirstMs.p50) / (b.seconds - b.windowSeconds) : null;
-    md.push('', `**Lag, baseline:** p50 went from ${ms(b.latencyFirstMs.p50)} ms in the first ${b.windowSeconds} s to ${ms(b.latencyLastMs.p50)} ms in the last ` +
-      `(${grow === null ? '–' : `${grow >= 0 ? '+' : ''}${grow.toFixed(0)} ms per second of stream`}); when the stream ended ${b.unprocessedAtEnd} of ${b.produced} frames were still queued behind the model, ` +
-      `and ${b.unprocessedAfterDrain} after ${b.drainedForSeconds.toFixed(0)} s more: ${grow !== null && grow > 10 ? 'its lag grows for as long as the cameras run, as in the seed' : 'on this host the model kept up with this load'}.`);
-  } else {
-    md.push('', '**Baseline unavailable:**', '', '```', b.error, '```');
-  }
-  return md;
 }
 
-export async function benchInference({ root, props, topics }) {
-  const seconds = Number(process.env.BENCH_INFERENCE_SECONDS ?? 60);
+/**
+ * Every inference row of one run. quick: 4 ceiling frames per worker and a
+ * 30 s stream per pipeline; full: 40 frames and 60 s (BENCH_INFERENCE_SECONDS).
+ */
+export async function benchInference({ root, props, freshTopics, quick, python }) {
+  const seconds = Number(process.env.BENCH_INFERENCE_SECONDS ?? (quick ? 30 : 60));
+  const ceilingFrames = Number(process.env.BENCH_CEILING_FRAMES ?? (quick ? 4 : 40));
   const logger = createLogger({ level: 'error' });
-  const [jpegs, venv] = [await extractFrames(root), await ensureBaselineVenv(root)];
-  const frameline = await benchFrameline({ root, props, topics, jpegs, seconds, logger });
-  let baseline;
-  if (venv.error) baseline = { available: false, error: venv.error };
-  else {
+  const jpegs = await extractFrames(root);
+  const { benchCeiling } = await import('./inference-ceiling.mjs');
+  const ceiling = {};
+  for (const [variant, batch] of [['lite', 1], ['full', 1], ['full', CAMERAS]]) {
+    console.log(`  ceiling: bare onnxruntime-node loop, ${variant}, batch ${batch}`);
+    const r = await benchCeiling({ jpegs: jpegs.slice(0, ceilingFrames), variant, batch });
+    ceiling[`${variant}-b${batch}`] = { ...r, msPerFrame: dist(r.msPerFrame), cpuMsPerFrame: r.cpuMsPerFrame };
+  }
+  // The same work in Python on the ceiling's frames: persons per frame must agree with the ceiling's for "same work" to hold.
+  console.log('  Python onnxruntime bare loop on the ceiling\'s frames');
+  const pythonBare = await attempt('python bare loop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fl-bench-bare-'));
     try {
-      baseline = await benchBaseline({ root, props, topics, jpegs, seconds, python: venv.python, logger });
-    } catch (err) {
-      baseline = { available: false, error: String(err.message ?? err) };
+      jpegs.slice(0, ceilingFrames).forEach((j, i) => writeFileSync(join(dir, `f-${String(i).padStart(3, '0')}.jpg`), j));
+      const { stdout } = await run(python, [join(root, 'bench/python/onnx_pipeline.py'), '--models-dir', join(root, 'cloud/models'), '--variant', VARIANT, '--jpeg-dir', dir], { maxBuffer: 1 << 22 });
+      const r = JSON.parse(stdout.trim().split('\n').pop());
+      return { available: true, framesPerSec: r.framesPerSec, cpuMsPerFrame: r.cpuMsPerFrame, personsPerFrame: r.persons.reduce((a, b) => a + b, 0) / r.persons.length, msPerFrame: dist(r.msPerFrame) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-  }
+  });
+  const stream = { root, props, jpegs, seconds, logger };
+  const likeForLike = { detectEvery: 1, maxPersons: 8, minKeypointScore: 0.3, minDetectionScore: 0.5, threads: 1 };
+  console.log('  cloud path, scheduler.maxBatch 1');
+  const cloudBatch1 = await attempt('cloud batch 1', async () => benchFrameline({ ...stream, topics: await freshTopics('bench-inference'), scheduler: { maxBatch: 1 }, model: likeForLike }));
+  console.log(`  cloud path, scheduler.maxBatch ${CAMERAS} (cross-camera batches)`);
+  const cloudBatched = await attempt('cloud batched', async () => benchFrameline({ ...stream, topics: await freshTopics('bench-inference'), scheduler: { maxBatch: CAMERAS }, model: likeForLike }));
+  console.log('  Python onnxruntime pipeline (python/onnx_pipeline.py)');
+  const pythonOnnx = await attempt('python onnx pipeline', async () => benchPython({
+    ...stream, topics: await freshTopics('bench-inference'), python, script: 'onnx_pipeline.py',
+    args: ['--models-dir', join(root, 'cloud/models'), '--variant', VARIANT],
+    config: { onnxruntime: 'Python 1.30.0, default session options (intra-op threads = cores), one process, every frame in order' },
+  }));
+  console.log('  the second seed\'s MediaPipe pipeline (python/seed_pipeline.py)');
+  const venv = await ensureBaselineVenv(root);
+  const seed = venv.error ? { available: false, error: venv.error } : await attempt('seed pipeline', async () => benchPython({
+    ...stream, topics: await freshTopics('bench-inference'), python: venv.python, script: 'seed_pipeline.py',
+    args: ['--model-complexity', VARIANT === 'full' ? '1' : VARIANT === 'lite' ? '0' : '2'],
+    config: { mediapipe: '0.10.14 mp.solutions.pose.Pose, model_complexity=1 (full), one per camera' },
+  }));
   const result = {
-    seconds, cameras: CAMERAS, fps: FPS, frame: `${WIDTH}x${HEIGHT}`, avgFrameBytes: Math.round(jpegs.reduce((n, j) => n + j.length, 0) / jpegs.length),
-    cores: (await import('node:os')).cpus().length, variant: VARIANT, frameline, baseline,
+    seconds, cameras: CAMERAS, fps: FPS, frame: `${WIDTH}x${HEIGHT}`, variant: VARIANT, ceilingFrames,
+    avgFrameBytes: Math.round(jpegs.reduce((n, j) => n + j.length, 0) / jpegs.length),
+    cores: (await import('node:os')).cpus().length, ceiling, pythonBare, cloudBatch1, cloudBatched, pythonOnnx, seed,
   };
-  if (baseline.available) {
-    result.ratios = {
-      throughputFramelineOverBaseline: frameline.framesPerSec / baseline.framesPerSec,
-      endLatencyP95BaselineOverFrameline: baseline.latencyLastMs.p95 / frameline.latencyLastMs.p95,
-    };
-  }
-  result.markdown = markdown(result);
+  const { inferenceMarkdown } = await import('./inference-report.mjs');
+  result.markdown = inferenceMarkdown(result);
   return result;
 }

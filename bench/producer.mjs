@@ -24,7 +24,7 @@ export async function makeFrames(root, distinct = 40) {
 
 const password = (props) => readFileSync(props['sasl.agent.password.file'], 'utf8').trim();
 
-function kcatConfig(props, listener, mode) {
+function kcatConfig(props, listener, mode, extra = []) {
   const file = join(mkdtempSync(join(tmpdir(), 'fl-bench-kcat-')), 'kcat.conf');
   const tls = listener === 'external';
   writeFileSync(file, [
@@ -32,7 +32,7 @@ function kcatConfig(props, listener, mode) {
     'sasl.username=agent', `sasl.password=${password(props)}`, ...(tls ? [`ssl.ca.location=${props['ssl.ca']}`] : []),
     // The same guarantees as frameline's modes: live = acks=1; reliable = acks=all + idempotence.
     ...(mode === 'reliable' ? ['acks=all', 'enable.idempotence=true'] : ['acks=1']),
-    'message.max.bytes=1000000', 'partitioner=murmur2_random',
+    'message.max.bytes=1000000', 'partitioner=murmur2_random', ...extra,
   ].join('\n'), { mode: 0o600 });
   return file;
 }
@@ -54,7 +54,7 @@ async function measured(ctx, cmd, args, env = {}) {
 const cameraIds = (n) => Array.from({ length: n }, (_, i) => `CAMERA-${i + 1}`);
 
 /** One producer kind for `cameras` cameras at once, each its own process sending `files`. */
-async function runProducer(ctx, kind, { listener, cameras, mode, pipeline, maxBatchBytes }) {
+async function runProducer(ctx, kind, { listener, cameras, mode, pipeline, maxBatchBytes, kcatExtra = [] }) {
   const { props, files, root, topics } = ctx;
   const started = performance.now();
   const procs = cameraIds(cameras).map((camera) => {
@@ -65,7 +65,7 @@ async function runProducer(ctx, kind, { listener, cameras, mode, pipeline, maxBa
     }
     if (kind === 'kcat') {
       const headers = ['content-type=image/jpeg', 'fl-schema=1', `fl-camera=${camera}`, 'fl-run=bench', 'fl-seq=0', `fl-captured-at=${Date.now()}`, 'fl-width=1280', 'fl-height=720'];
-      return measured(ctx, 'kcat', ['-F', kcatConfig(props, listener, mode), '-P', '-t', topics.frames, '-k', camera, ...headers.flatMap((h) => ['-H', h]), ...files]);
+      return measured(ctx, 'kcat', ['-F', kcatConfig(props, listener, mode, kcatExtra), '-P', '-t', topics.frames, '-k', camera, ...headers.flatMap((h) => ['-H', h]), ...files]);
     }
     if (kind === 'kafka-python') {
       const tls = listener === 'external';
@@ -87,7 +87,7 @@ async function runProducer(ctx, kind, { listener, cameras, mode, pipeline, maxBa
     cpu = out.reduce((s, o) => s + o.cpuSeconds, 0);
   } else if (kind === 'kcat') {
     // kcat's start, TLS and SCRAM handshake, taken out by subtracting a one-frame kcat run of this same config and round.
-    const one = await measured(ctx, 'kcat', ['-F', kcatConfig(props, listener, mode), '-P', '-t', topics.frames, '-k', 'CAMERA-1', files[0]]);
+    const one = await measured(ctx, 'kcat', ['-F', kcatConfig(props, listener, mode, kcatExtra), '-P', '-t', topics.frames, '-k', 'CAMERA-1', files[0]]);
     seconds = Math.max(0.001, wall - one.wall);
     cpu = Math.max(0, cpu - cameras * one.cpu);
     counted = cameras * (files.length - 1);
@@ -150,7 +150,8 @@ export async function benchProducer({ root, props, topics, quick, python }) {
   const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 2 : 3));
   const configs = [];
   for (const listener of ['external', 'internal']) {
-    for (const cameras of quick ? [1, 3] : [1, 3, 10]) {
+    // BENCH_CAMERAS=1,3,10 puts 10 cameras into a --quick run too (EXTERNAL only there)
+    for (const cameras of process.env.BENCH_CAMERAS?.split(',').map(Number) ?? (quick ? [1, 3] : [1, 3, 10])) {
       if (quick && listener === 'internal' && cameras > 1) continue;
       for (const mode of ['live', 'reliable']) configs.push({ listener, cameras, mode });
     }
@@ -170,6 +171,10 @@ export async function benchProducer({ root, props, topics, quick, python }) {
         const row = { round: r, ...(await runProducer(ctx, 'frameline', { ...c, maxBatchBytes: 4 << 20 })), kind: 'frameline-4MiB' };
         rows.push(row);
         console.log(`  round ${r} frameline maxBatchBytes 4 MiB ${c.listener}: ${row.framesPerSec.toFixed(0)} frames/s`);
+        // librdkafka held to kafkajs's limit: one produce request in flight per connection. What kcat loses here is what that lock costs.
+        const one = { round: r, ...(await runProducer(ctx, 'kcat', { ...c, kcatExtra: ['max.in.flight.requests.per.connection=1'] })), kind: 'kcat-inflight1' };
+        rows.push(one);
+        console.log(`  round ${r} kcat max.in.flight 1 ${c.listener}: ${one.framesPerSec.toFixed(0)} frames/s`);
       }
       if (r === 0 && c.cameras === 1 && c.mode === 'reliable') {
         for (const extra of [() => runProducer(ctx, 'kafka-python', c), () => producerPerformance(ctx, c.listener, perCamera)]) {
@@ -215,5 +220,14 @@ export async function benchProducer({ root, props, topics, quick, python }) {
       ratioVsKcat: median(big.map((f) => f.framesPerSec / (kc.find((k) => k.round === f.round)?.framesPerSec ?? NaN))), ratiosByRound: big.map((f) => f.framesPerSec / (kc.find((k) => k.round === f.round)?.framesPerSec ?? NaN)),
       framelineCpuPer1000: median(big.map((x) => x.cpuSecPer1000)), kcatCpuPer1000: median(kc.map((x) => x.cpuSecPer1000)), framelineRssMiB: median(big.map((x) => x.peakRssMiB)), kcatRssMiB: median(kc.map((x) => x.peakRssMiB)) });
   }
-  return { perCamera, avgFrameBytes: avgBytes, rounds, rows, ratios, profile };
+  const kcat1 = rows.filter((x) => x.kind === 'kcat' && x.listener === 'external' && x.cameras === 1 && x.mode === 'reliable' && x.pipeline === 'passthrough');
+  const kcatInflight1 = rows.filter((x) => x.kind === 'kcat-inflight1');
+  const fl1 = rows.filter((x) => x.kind === 'frameline' && x.listener === 'external' && x.cameras === 1 && x.mode === 'reliable' && x.pipeline === 'passthrough');
+  const inflight1 = kcatInflight1.length ? {
+    kcatInflight1Fps: median(kcatInflight1.map((x) => x.framesPerSec)),
+    ratioVsKcat: median(kcatInflight1.map((k) => k.framesPerSec / (kcat1.find((x) => x.round === k.round)?.framesPerSec ?? NaN))),
+    framelineVsInflight1: median(kcatInflight1.map((k) => (fl1.find((x) => x.round === k.round)?.framesPerSec ?? NaN) / k.framesPerSec)),
+    cpuPer1000: median(kcatInflight1.map((x) => x.cpuSecPer1000)),
+  } : null;
+  return { perCamera, avgFrameBytes: avgBytes, rounds, rows, ratios, profile, inflight1 };
 }

@@ -1,5 +1,5 @@
 // The bench's Python: a venv under .cache/bench-pyvenv (gitignored) with
-// bench/python/requirements-producer.txt (kafka-python, matplotlib), installed
+// bench/python/requirements-producer.txt (kafka-python, matplotlib, onnxruntime, opencv), installed
 // once and again whenever that file changes.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ export async function ensurePyVenv(root) {
   const stamp = join(venv, '.frameline-requirements');
   const wanted = readFileSync(requirements, 'utf8');
   if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return python;
-  console.log(`installing the bench's Python packages into ${venv} (kafka-python, matplotlib)...`);
+  console.log(`installing the bench's Python packages into ${venv} (kafka-python, matplotlib, onnxruntime, opencv)...`);
   if (!existsSync(python)) execFileSync(process.env.BENCH_PYTHON ?? 'python3', ['-m', 'venv', venv], { stdio: 'inherit' });
   execFileSync(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '-r', requirements], { stdio: 'inherit' });
   writeFileSync(stamp, wanted);

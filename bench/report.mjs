@@ -48,6 +48,9 @@ export function producerMarkdown(p) {
     return e && i ? `${mode}: frameline ${f(e.framelineFps / i.framelineFps, 2)}× its plaintext rate, ${f(e.framelineCpuPer1000 / i.framelineCpuPer1000, 2)}× its plaintext CPU; kcat ${f(e.kcatFps / i.kcatFps, 2)}× and ${f(e.kcatCpuPer1000 / i.kcatCpuPer1000, 2)}×` : '';
   };
   md.push('', `**What TLS costs** (EXTERNAL ÷ INTERNAL, 1 camera): ${tls('live')}; ${tls('reliable')}.`, '');
+  if (p.inflight1) {
+    md.push(`**One request in flight** (EXTERNAL, reliable, 1 camera): kcat with \`max.in.flight.requests.per.connection=1\` (the limit kafkajs's idempotent producer imposes through its per-broker lock) sends ${f(p.inflight1.kcatInflight1Fps)} frames/s, **${f(p.inflight1.ratioVsKcat, 2)}×** kcat at its default of 5, with ${f(p.inflight1.cpuPer1000, 2)} CPU-s/1000 frames; frameline \`reliable\` is ${f(p.inflight1.framelineVsInflight1, 2)}× that (medians over rounds, same rounds).`, '');
+  }
   md.push(...cpuMarkdown(p), '');
   md.push('### Where frameline\'s time goes: V8 CPU profile of the send phase (first submit to last ack) of one reliable 1-camera run over TLS, top self-time frames', '', '| % of samples | frame |', '|---|---|');
   for (const x of p.profile) md.push(`| ${f(x.pct, 1)} | \`${x.frame}\` |`);
@@ -74,5 +77,28 @@ export function lagMarkdown(lag) {
     '| design | inferred frames/s | slope (s of age per s) | age at the end | max age |', '|---|---|---|---|---|'];
   for (const [name, s] of Object.entries(lag.series)) md.push(`| ${name} | ${f(s.inferredPerSec, 1)} | ${f(s.slope, 3)} | ${f(s.lastAgeMs / 1000, 1)} s | ${f(s.maxAgeMs / 1000, 1)} s |`);
   md.push('', `Producer ticks that fell behind schedule: ${lag.ticksLate} of ${lag.seconds * lag.fps}.`, '', '![lag over time](lag.png)', '');
+  return md;
+}
+
+const ms = (d) => `${f(d?.p50)} / ${f(d?.p99)} / ${f(d?.max)}`;
+
+export function latencyMarkdown(lat) {
+  const r0 = lat.runs[0];
+  const md = [`## End-to-end latency: 3 agents × 15 fps → broker → cloud → alerts, from the records' own timestamps`, '',
+    `Real agents (camera source "file": vtest.mp4 at 15 fps, EXTERNAL TLS + SCRAM), the real cloud service (BlazePose ${r0?.model.variant}, ${r0?.model.detector} detector, tracking defaults, maxLagMs ${r0?.maxLagMs}) with a 1 s dwell zone over the lower half of every camera, all on this machine with the broker. ` +
+    'capture → inference = `publishedAt − capturedAt` of video.inferences; capture → alert = `publishedAt − endedAt` of video.alerts (endedAt: capture time of the frame that confirmed the event). Baseline: `maxLagMs`, the bound frameline promises for the age of a frame at inference start. The measured window opens 5 s after every camera\'s first inference record.', '',
+    '| delivery | window s | inferred / offered frames/s | capture → ingest ms p50 / p99 / max | capture → inference record ms p50 / p99 / max | alerts | capture → alert ms p50 / p99 / max | cloud CPU cores | agents CPU cores |',
+    '|---|---|---|---|---|---|---|---|---|'];
+  for (const r of lat.runs) md.push(`| ${r.mode} | ${f(r.seconds)} | ${f(r.inferredPerSec, 1)} / ${r.offeredPerSec} | ${ms(r.captureToIngestMs)} | ${ms(r.captureToInferenceMs)} | ${r.alerts} | ${ms(r.captureToAlertMs)} | ${f(r.cpuCoresCloud, 2)} | ${f(r.cpuCoresAgents, 2)} |`);
+  md.push('');
+  return md;
+}
+
+export function scaleMarkdown(sc) {
+  const md = [`## Scale: cameras × 5 fps on one machine (broker + cloud + agents) until the inferred frame's age passes maxLagMs (${sc.maxLagMs} ms)`, '',
+    `Each step: N real agents (reliable) and the real cloud (as in the latency rows) for the stated window; age = capture → inference record published, p99 over the window. **Sustained: ${sc.sustainedCameras} camera(s)** (the largest N whose p99 age stayed within maxLagMs). CPU in cores = CPU-seconds per second of the cloud's and the agents' process trees (ffmpeg included; broker not).`, '',
+    '| cameras | inferred / offered frames/s | age ms p50 / p99 / max | skipped (stale) frames | cloud CPU cores | agents CPU cores | total CPU cores per camera |', '|---|---|---|---|---|---|---|'];
+  for (const r of sc.runs) md.push(`| ${r.cameras} | ${f(r.inferredPerSec, 1)} / ${r.offeredPerSec} | ${ms(r.captureToInferenceMs)} | ${r.skippedTotal} | ${f(r.cpuCoresCloud, 2)} | ${f(r.cpuCoresAgents, 2)} | ${f((r.cpuCoresCloud + r.cpuCoresAgents) / r.cameras, 2)} |`);
+  md.push('', '![scale](scale.png)', '');
   return md;
 }
