@@ -1,6 +1,6 @@
 // Detector on every frame vs MediaPipe-style tracking (next ROI from the
 // previous landmarks, detector every Nth frame), in one process on the same
-// frames: node bench/tracking.mjs [frames] [detectEvery] [stride] [detectIntervalMs]
+// frames: node bench/tracking.mjs [frames] [detectEvery] [stride] [detectIntervalMs] [sweepEvery]
 // One camera of 768x576 vtest.mp4 frames (its first FRAMES) at 10 fps, every stride-th frame
 // inferred. Prints inferred frames/s per CPU core (from the process's CPU
 // time, so other load on the machine does not skew the ratio), CPU and wall
@@ -8,14 +8,15 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@frameline/shared';
 import { createPoseModel, decodeJpeg } from '../cloud/dist/src/inference/index.js';
-import { createDetectionSchedule } from '../cloud/dist/src/inference/tracking.js';
+import { createDetectionSchedule, DEFAULT_DETECTION_SCHEDULE as D } from '../cloud/dist/src/inference/tracking.js';
 import { extractFrames } from './inference.mjs';
 
 const FRAMES = Number(process.argv[2] ?? 60);
-const DETECT_EVERY = Number(process.argv[3] ?? 4);
+const DETECT_EVERY = Number(process.argv[3] ?? D.detectEvery);
 const FPS = 10;
 const STRIDE = Number(process.argv[4] ?? 2);
-const INTERVAL_MS = Number(process.argv[5] ?? 1000);
+const INTERVAL_MS = Number(process.argv[5] ?? D.detectIntervalMs);
+const SWEEP_EVERY = Number(process.argv[6] ?? D.sweepEvery);
 const jpegs = await extractFrames(fileURLToPath(new URL('..', import.meta.url)), FRAMES);
 const model = await createPoseModel({ kind: 'blazepose', variant: 'full', detector: { mode: 'tiled' }, threads: 1 }, createLogger({ level: 'warn' }));
 
@@ -25,7 +26,7 @@ const model = await createPoseModel({ kind: 'blazepose', variant: 'full', detect
  * as wall time: on a shared machine the CPU time is what compares.
  */
 async function play(tracking) {
-  const schedule = createDetectionSchedule({ detectEvery: tracking ? DETECT_EVERY : 1, detectIntervalMs: INTERVAL_MS });
+  const schedule = createDetectionSchedule({ ...D, detectEvery: tracking ? DETECT_EVERY : 1, detectIntervalMs: INTERVAL_MS, sweepEvery: SWEEP_EVERY });
   let persons = 0;
   let wallMs = 0;
   let cpuMs = 0;
@@ -43,7 +44,7 @@ async function play(tracking) {
     schedule.observe('CAMERA-1', 'bench', capturedAt, result);
     persons += result.persons.length;
     perSeq.set(seq, result.persons.length);
-    if (process.env.BENCH_TRACE) console.error(`${tracking ? 'after ' : 'before'} seq ${seq} detect ${hint.detect} rois ${hint.rois.length} -> persons ${result.persons.length} boxes ${result.persons.map((p) => p.box.map(Math.round).join(',')).join(' | ')}`);
+    if (process.env.BENCH_TRACE) console.error(`${tracking ? 'after ' : 'before'} seq ${seq} detect ${hint.detect} sweep ${hint.sweep ?? '-'} search ${hint.search?.length ?? 0} rois ${hint.rois.length} -> persons ${result.persons.length} boxes ${result.persons.map((p) => p.box.map(Math.round).join(',')).join(' | ')}`);
   }
   const n = perSeq.size;
   return { inferred: n, fps: (n * 1000) / cpuMs, msPerFrame: cpuMs / n, wallMsPerFrame: wallMs / n, personsPerFrame: persons / n, counts: schedule.counts(), perSeq };

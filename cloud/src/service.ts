@@ -103,7 +103,10 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     batchTimeoutMs: Math.max(60_000, 5 * config.health.stallAfter),
     maxPixels: config.ingest.maxFramePixels,
   });
-  const detection = createDetectionSchedule({ detectEvery: config.model.detectEvery, detectIntervalMs: config.model.detectInterval });
+  const detection = createDetectionSchedule({
+    detectEvery: config.model.detectEvery, detectIntervalMs: config.model.detectInterval,
+    sweepEvery: config.model.sweepEvery, minTrackPresence: config.model.minTrackPresence,
+  });
   // The event stage reads back recent results and alerts, so it is built in start(); until then results pass it by.
   let events: EventStage | undefined;
   const alertListeners = new Set<AlertListener>();

@@ -7,7 +7,7 @@
 import { generateAnchors, POSE_DETECTOR_ANCHORS } from './anchors.js';
 import { iou as boxIou, type Box } from './box.js';
 import type { ModelSession } from './session.js';
-import type { DecodedImage } from './types.js';
+import type { DecodedImage, Roi, TrackingHint } from './types.js';
 import { squareAffine, warpInto } from './warp.js';
 
 export interface DetectorOptions {
@@ -66,9 +66,22 @@ export interface Detection {
   keypoints: [number, number][];
 }
 
+/**
+ * What of one image the detector looks at: every region (`all`), or, between
+ * full passes (tracking, see tracking.ts), edge region number `sweep` (modulo
+ * their count) and a square around each `search` ROI.
+ */
+export interface DetectorPart {
+  all?: boolean;
+  sweep?: number;
+  search?: Roi[];
+}
+
 export interface Detector {
   /** Detections per image; all regions of all images go through one session run. */
   detect(images: DecodedImage[]): Promise<Detection[][]>;
+  /** Detections per image in `parts[i]` of `images[i]` only; absent when the detector has no regions (one pass per frame). */
+  detectIn?(images: DecodedImage[], parts: DetectorPart[]): Promise<Detection[][]>;
 }
 
 const INPUT = POSE_DETECTOR_ANCHORS.inputSize;
@@ -106,6 +119,50 @@ function regionsFor(image: DecodedImage, options: DetectorOptions): Region[] {
   if (tiles.length === 1) return [whole];
   const tileRegions = tiles.map((t) => ({ ...t, maxBodyDiameter: t.side }));
   return options.includeWholeFrame ? [...tileRegions, whole] : tileRegions;
+}
+
+/** The tiles that touch the frame border, where people enter; the whole frame when it is one tile. */
+export function edgeRegions(width: number, height: number, options: DetectorOptions): Square[] {
+  const tiles = planTiles(width, height, options.tileSize, options.tileOverlap);
+  if (tiles.length === 1) return [letterboxSquare(width, height)];
+  return tiles.filter((t) => t.x <= 0 || t.y <= 0 || t.x + t.side >= width || t.y + t.side >= height);
+}
+
+/** A square twice the ROI's side (at least a tile) around a lost person's predicted ROI, kept inside the frame where it fits. */
+export function searchSquare(roi: Roi, width: number, height: number, tileSize: number): Square {
+  const side = Math.max(tileSize, 2 * roi.side);
+  const place = (centre: number, length: number): number => (side >= length ? (length - side) / 2 : Math.min(Math.max(centre - side / 2, 0), length - side));
+  return { x: place(roi.cx, width), y: place(roi.cy, height), side };
+}
+
+/** What the detector looks at in an image with this tracking hint: everything without a hint or when it asks for the full pass. */
+export function detectorPart(hint: TrackingHint | undefined): DetectorPart {
+  return !hint || hint.detect ? { all: true } : { sweep: hint.sweep, search: hint.search };
+}
+
+/**
+ * Detections per image in `parts[i]` of `images[i]`. A detector without
+ * regions (one pass per frame) runs the whole frame where a part asks for
+ * everything or for a search, and nothing for a sweep alone.
+ */
+export async function detectParts(detector: Detector, images: DecodedImage[], parts: DetectorPart[]): Promise<Detection[][]> {
+  if (detector.detectIn) return detector.detectIn(images, parts);
+  const whole = parts.map((p) => p.all === true || (p.search?.length ?? 0) > 0);
+  const found = await detector.detect(images.filter((_, i) => whole[i]));
+  let k = 0;
+  return images.map((_, i) => (whole[i] ? found[k++]! : []));
+}
+
+function partRegions(image: DecodedImage, part: DetectorPart, options: DetectorOptions): Region[] {
+  if (part.all) return regionsFor(image, options);
+  const regions: Region[] = [];
+  if (part.sweep !== undefined) {
+    const edges = edgeRegions(image.width, image.height, options);
+    const square = edges[part.sweep % edges.length]!;
+    regions.push({ ...square, maxBodyDiameter: edges.length === 1 ? Infinity : square.side });
+  }
+  for (const roi of part.search ?? []) regions.push({ ...searchSquare(roi, image.width, image.height, options.tileSize), maxBodyDiameter: Infinity });
+  return regions;
 }
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-Math.min(Math.max(x, -100), 100)));
@@ -177,30 +234,32 @@ export function createDetector(session: ModelSession, options: DetectorOptions):
   const anchors = generateAnchors(POSE_DETECTOR_ANCHORS);
   const itemSize = INPUT * INPUT * 3;
 
+  async function detectRegions(images: DecodedImage[], regions: Region[][]): Promise<Detection[][]> {
+    const total = regions.reduce((n, r) => n + r.length, 0);
+    if (total === 0) return regions.map(() => []);
+    const input = new Float32Array(total * itemSize);
+    let item = 0;
+    images.forEach((image, i) => {
+      for (const region of regions[i]!) {
+        const target = { data: input, offset: item++ * itemSize, width: INPUT, height: INPUT, layout: 'NHWC' as const };
+        warpInto(image, squareAffine(region.x, region.y, region.side, INPUT), target, NORMALISE_MINUS1_1, 'zero');
+      }
+    });
+
+    const out = await session.run(input, total);
+    const raw = out['Identity'];
+    const logits = out['Identity_1'];
+    if (!raw || !logits) throw new Error('detector model: outputs Identity/Identity_1 missing; is this pose_detection.onnx?');
+
+    item = 0;
+    return regions.map((imageRegions) => {
+      const found = imageRegions.flatMap((region) => decodeDetections(raw, logits, item++, anchors, region, options.minScore, region.maxBodyDiameter));
+      return weightedNms(found, options.nmsIou);
+    });
+  }
+
   return {
-    async detect(images) {
-      const regions = images.map((image) => regionsFor(image, options));
-      const total = regions.reduce((n, r) => n + r.length, 0);
-      if (total === 0) return [];
-      const input = new Float32Array(total * itemSize);
-      let item = 0;
-      images.forEach((image, i) => {
-        for (const region of regions[i]!) {
-          const target = { data: input, offset: item++ * itemSize, width: INPUT, height: INPUT, layout: 'NHWC' as const };
-          warpInto(image, squareAffine(region.x, region.y, region.side, INPUT), target, NORMALISE_MINUS1_1, 'zero');
-        }
-      });
-
-      const out = await session.run(input, total);
-      const raw = out['Identity'];
-      const logits = out['Identity_1'];
-      if (!raw || !logits) throw new Error('detector model: outputs Identity/Identity_1 missing; is this pose_detection.onnx?');
-
-      item = 0;
-      return regions.map((imageRegions) => {
-        const found = imageRegions.flatMap((region) => decodeDetections(raw, logits, item++, anchors, region, options.minScore, region.maxBodyDiameter));
-        return weightedNms(found, options.nmsIou);
-      });
-    },
+    detect: (images) => detectRegions(images, images.map((image) => regionsFor(image, options))),
+    detectIn: (images, parts) => detectRegions(images, images.map((image, i) => partRegions(image, parts[i] ?? {}, options))),
   };
 }
