@@ -5,11 +5,12 @@
 import { join } from 'node:path';
 import type { Logger } from '@frameline/shared';
 import { iou, keypointBox } from './box.js';
-import { createDetector, DEFAULT_DETECTOR_OPTIONS, detectorPart, detectParts, type DetectorOptions } from './detector.js';
+import { createDetector, DEFAULT_DETECTOR_OPTIONS, type DetectorOptions } from './detector.js';
 import { createLandmarkModel, type LandmarkResult, type RoiRequest } from './landmarks.js';
 import { roiFromDetection, roiFromPoints } from './roi.js';
 import { createSession, type SessionOptions } from './session.js';
 import { createObjectDetector } from './person-detector.js';
+import { createSweepPlanner, detectParts } from './sweep.js';
 import type { DecodedImage, Person, PoseModel, PoseResult, TrackingHint } from './types.js';
 
 export type BlazePoseVariant = 'lite' | 'full' | 'heavy';
@@ -69,6 +70,7 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
   );
   const detector = objects ? createObjectDetector(detectorSession) : createDetector(detectorSession, options.detector);
   const landmarks = createLandmarkModel(landmarkSession);
+  const sweep = createSweepPlanner(options.detector, options.detector.mode === 'tiled');
 
   const toPerson = (result: LandmarkResult, image: DecodedImage): Person => ({
     box: keypointBox(result.keypoints, options.minVisibility, image),
@@ -82,7 +84,7 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
     async infer(images: DecodedImage[], hints?: (TrackingHint | undefined)[]): Promise<PoseResult[]> {
       const t0 = performance.now();
       // the full detector runs only where no hint says the previous landmarks suffice (see tracking.ts)
-      const parts = images.map((_, i) => detectorPart(hints?.[i]));
+      const parts = images.map((image, i) => sweep.part(image, hints?.[i]));
       const detections = await detectParts(detector, images, parts);
       const t1 = performance.now();
 

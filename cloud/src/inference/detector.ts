@@ -7,7 +7,7 @@
 import { generateAnchors, POSE_DETECTOR_ANCHORS } from './anchors.js';
 import { iou as boxIou, type Box } from './box.js';
 import type { ModelSession } from './session.js';
-import type { DecodedImage, Roi, TrackingHint } from './types.js';
+import type { DecodedImage } from './types.js';
 import { squareAffine, warpInto } from './warp.js';
 
 export interface DetectorOptions {
@@ -54,7 +54,7 @@ export interface Square {
  * sees a face and guesses the body, badly. So a tile only vouches for people
  * whose body circle fits in it; bigger ones are the whole-frame pass's job.
  */
-interface Region extends Square {
+export interface Region extends Square {
   maxBodyDiameter: number;
 }
 
@@ -66,15 +66,10 @@ export interface Detection {
   keypoints: [number, number][];
 }
 
-/**
- * What of one image the detector looks at: every region (`all`), or, between
- * full passes (tracking, see tracking.ts), edge region number `sweep` (modulo
- * their count) and a square around each `search` ROI.
- */
+/** What of one image the detector looks at: every region (`all`), or only `regions` (tracking, see sweep.ts). */
 export interface DetectorPart {
   all?: boolean;
-  sweep?: number;
-  search?: Roi[];
+  regions?: Region[];
 }
 
 export interface Detector {
@@ -111,7 +106,7 @@ export function planTiles(width: number, height: number, tileSize: number, overl
   return tiles;
 }
 
-function regionsFor(image: DecodedImage, options: DetectorOptions): Region[] {
+function regionsFor(image: Pick<DecodedImage, 'width' | 'height'>, options: DetectorOptions): Region[] {
   const whole = { ...letterboxSquare(image.width, image.height), maxBodyDiameter: Infinity };
   if (options.mode === 'whole') return [whole];
   const tiles = planTiles(image.width, image.height, options.tileSize, options.tileOverlap);
@@ -121,48 +116,13 @@ function regionsFor(image: DecodedImage, options: DetectorOptions): Region[] {
   return options.includeWholeFrame ? [...tileRegions, whole] : tileRegions;
 }
 
-/** The tiles that touch the frame border, where people enter; the whole frame when it is one tile. */
-export function edgeRegions(width: number, height: number, options: DetectorOptions): Square[] {
-  const tiles = planTiles(width, height, options.tileSize, options.tileOverlap);
-  if (tiles.length === 1) return [letterboxSquare(width, height)];
-  return tiles.filter((t) => t.x <= 0 || t.y <= 0 || t.x + t.side >= width || t.y + t.side >= height);
-}
-
-/** A square twice the ROI's side (at least a tile) around a lost person's predicted ROI, kept inside the frame where it fits. */
-export function searchSquare(roi: Roi, width: number, height: number, tileSize: number): Square {
-  const side = Math.max(tileSize, 2 * roi.side);
-  const place = (centre: number, length: number): number => (side >= length ? (length - side) / 2 : Math.min(Math.max(centre - side / 2, 0), length - side));
-  return { x: place(roi.cx, width), y: place(roi.cy, height), side };
-}
-
-/** What the detector looks at in an image with this tracking hint: everything without a hint or when it asks for the full pass. */
-export function detectorPart(hint: TrackingHint | undefined): DetectorPart {
-  return !hint || hint.detect ? { all: true } : { sweep: hint.sweep, search: hint.search };
-}
-
-/**
- * Detections per image in `parts[i]` of `images[i]`. A detector without
- * regions (one pass per frame) runs the whole frame where a part asks for
- * everything or for a search, and nothing for a sweep alone.
- */
-export async function detectParts(detector: Detector, images: DecodedImage[], parts: DetectorPart[]): Promise<Detection[][]> {
-  if (detector.detectIn) return detector.detectIn(images, parts);
-  const whole = parts.map((p) => p.all === true || (p.search?.length ?? 0) > 0);
-  const found = await detector.detect(images.filter((_, i) => whole[i]));
-  let k = 0;
-  return images.map((_, i) => (whole[i] ? found[k++]! : []));
+/** The tiled pass's regions without the whole frame: the squares a sweep between full passes picks from (see sweep.ts). */
+export function tileRegions(image: Pick<DecodedImage, 'width' | 'height'>, options: DetectorOptions): Region[] {
+  return regionsFor(image, { ...options, mode: 'tiled', includeWholeFrame: false });
 }
 
 function partRegions(image: DecodedImage, part: DetectorPart, options: DetectorOptions): Region[] {
-  if (part.all) return regionsFor(image, options);
-  const regions: Region[] = [];
-  if (part.sweep !== undefined) {
-    const edges = edgeRegions(image.width, image.height, options);
-    const square = edges[part.sweep % edges.length]!;
-    regions.push({ ...square, maxBodyDiameter: edges.length === 1 ? Infinity : square.side });
-  }
-  for (const roi of part.search ?? []) regions.push({ ...searchSquare(roi, image.width, image.height, options.tileSize), maxBodyDiameter: Infinity });
-  return regions;
+  return part.all ? regionsFor(image, options) : part.regions ?? [];
 }
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-Math.min(Math.max(x, -100), 100)));

@@ -4,8 +4,8 @@
  * from its previous landmarks, moved by the track's velocity to the next
  * frame's capture time. The full person detector runs only every
  * `detectEvery` frames / `detectIntervalMs`, or when nobody is tracked; in
- * between, one frame-edge region per tracked frame (where people enter) and a
- * square around each person lost since the last frame. A track whose landmark
+ * between, on the tile with motion that no track explains (someone walking
+ * in; see sweep.ts) and a square around each person lost since the last frame. A track whose landmark
  * presence falls below `minTrackPresence` is dropped, so a detector false
  * positive dies instead of being carried from frame to frame.
  */
@@ -17,13 +17,13 @@ export interface DetectionScheduleOptions {
   detectEvery: number;
   /** ...and at least this often, ms of capture time. */
   detectIntervalMs: number;
-  /** Between full passes, one frame-edge detector region on every Nth tracked frame; 0: none. */
+  /** Between full passes, a sweep (the detector on the tile with untracked motion) on every Nth tracked frame; 0: none. */
   sweepEvery: number;
   /** Landmark presence (0..1, averaged over a track's frames) below which a track is dropped. */
   minTrackPresence: number;
 }
 
-export const DEFAULT_DETECTION_SCHEDULE: DetectionScheduleOptions = { detectEvery: 10, detectIntervalMs: 3000, sweepEvery: 1, minTrackPresence: 0.8 };
+export const DEFAULT_DETECTION_SCHEDULE: DetectionScheduleOptions = { detectEvery: 20, detectIntervalMs: 4000, sweepEvery: 1, minTrackPresence: 0.8 };
 
 export interface DetectionCounts {
   /** frames with the full detector */
@@ -116,11 +116,11 @@ export function createDetectionSchedule(o: DetectionScheduleOptions): DetectionS
   return {
     hint(camera, run, capturedAt) {
       const s = cameras.get(camera);
-      if (!s || s.run !== run || s.tracks.length === 0) return { rois: [], detect: true };
+      if (!s || s.run !== run || s.tracks.length === 0) return { rois: [], detect: true, camera };
       const rois = s.tracks.map((t) => predictRoi(t, capturedAt));
       const detect = s.framesSinceDetect + 1 >= o.detectEvery || capturedAt - s.lastDetectAt >= o.detectIntervalMs;
-      if (detect) return { rois, detect };
-      const hint: TrackingHint = { rois, detect };
+      if (detect) return { rois, detect, camera };
+      const hint: TrackingHint = { rois, detect, camera };
       if (o.sweepEvery > 0 && s.trackedFrames++ % o.sweepEvery === 0) hint.sweep = s.sweep++;
       if (s.search.length > 0) {
         // a search is made once: a person not found there is left to the sweep and the next full pass

@@ -62,10 +62,12 @@ export interface TrackingHint {
   rois: Roi[];
   /** Run the person detector over the whole frame (every region). */
   detect: boolean;
-  /** Otherwise, the step of the edge sweep: the detector runs on one of its frame-edge regions, where people enter (see detector.ts). */
+  /** Otherwise, a step of the sweep: the detector runs on the tile with untracked motion, or the border tiles in turn (see sweep.ts). */
   sweep?: number;
   /** Otherwise also: where persons were lost (their predicted ROIs); the detector looks again in a square around each. */
   search?: Roi[];
+  /** The frame's camera, for per-camera state in the worker (the sweep's previous frame). */
+  camera?: string;
 }
 
 /**

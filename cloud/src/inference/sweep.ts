@@ -1,0 +1,128 @@
+/**
+ * Where the person detector looks between its full passes (pose tracking,
+ * see tracking.ts), inside the inference worker. Like Frigate's motion
+ * regions: the tile with the most motion that no tracked person explains
+ * (someone walking in, or a person the last pass missed); where nothing
+ * moved, nothing. Before a camera has a previous frame in this worker the
+ * border tiles take turns. Plus a square around each lost person's
+ * predicted position.
+ */
+import { tileRegions, type Detection, type Detector, type DetectorOptions, type DetectorPart, type Region } from './detector.js';
+import type { DecodedImage, Roi, TrackingHint } from './types.js';
+
+/** Motion grid cell side, frame px. */
+const CELL = 8;
+/** Luma change (0..255) that makes a cell count as moved: above JPEG noise. */
+const MIN_CHANGE = 16;
+/** Moved cells inside one tile, outside tracked persons, that are worth a detector run there. */
+const MIN_MOVED_CELLS = 6;
+/** A tracked ROI covers its person's motion when grown by this (the person's previous position too). */
+const TRACKED_GROW = 1.5;
+/** Cameras whose previous grid a worker keeps; the oldest is forgotten first. */
+const MAX_CAMERAS = 512;
+
+/** Mean luma of 2×2 pixels at each CELL's centre: a cheap thumbnail for frame differencing. */
+export interface LumaGrid {
+  cols: number;
+  rows: number;
+  luma: Uint8Array;
+}
+
+export function lumaGrid(image: DecodedImage): LumaGrid {
+  const cols = Math.floor(image.width / CELL);
+  const rows = Math.floor(image.height / CELL);
+  const luma = new Uint8Array(cols * rows);
+  const { rgb, width } = image;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      let sum = 0;
+      for (let d = 0; d < 4; d++) {
+        const i = ((r * CELL + CELL / 2 - 1 + (d >> 1)) * width + c * CELL + CELL / 2 - 1 + (d & 1)) * 3;
+        sum += 0.299 * rgb[i]! + 0.587 * rgb[i + 1]! + 0.114 * rgb[i + 2]!;
+      }
+      luma[r * cols + c] = sum / 4;
+    }
+  }
+  return { cols, rows, luma };
+}
+
+/** Per region: cells whose luma changed by MIN_CHANGE between the grids, outside every tracked ROI. */
+export function unexplainedMotion(prev: LumaGrid, now: LumaGrid, regions: Region[], tracked: Roi[]): number[] {
+  const counts = regions.map(() => 0);
+  if (prev.cols !== now.cols || prev.rows !== now.rows) return counts;
+  for (let r = 0; r < now.rows; r++) {
+    const y = r * CELL + CELL / 2;
+    for (let c = 0; c < now.cols; c++) {
+      const k = r * now.cols + c;
+      if (Math.abs(now.luma[k]! - prev.luma[k]!) < MIN_CHANGE) continue;
+      const x = c * CELL + CELL / 2;
+      if (tracked.some((t) => Math.abs(x - t.cx) < (t.side * TRACKED_GROW) / 2 && Math.abs(y - t.cy) < (t.side * TRACKED_GROW) / 2)) continue;
+      regions.forEach((q, i) => {
+        if (x >= q.x && x < q.x + q.side && y >= q.y && y < q.y + q.side) counts[i]!++;
+      });
+    }
+  }
+  return counts;
+}
+
+/** A square twice the ROI's side (at least a tile) around a lost person's predicted ROI, inside the frame where it fits. */
+export function searchRegion(roi: Roi, width: number, height: number, tileSize: number): Region {
+  const side = Math.max(tileSize, 2 * roi.side);
+  const place = (centre: number, length: number): number => (side >= length ? (length - side) / 2 : Math.min(Math.max(centre - side / 2, 0), length - side));
+  return { x: place(roi.cx, width), y: place(roi.cy, height), side, maxBodyDiameter: Infinity };
+}
+
+/** The tiles that touch the frame border, where people enter. */
+export function borderTiles(tiles: Region[], width: number, height: number): Region[] {
+  return tiles.filter((t) => t.x <= 0 || t.y <= 0 || t.x + t.side >= width || t.y + t.side >= height);
+}
+
+export interface SweepPlanner {
+  /** What of `image` the detector looks at, for its tracking hint; keeps the camera's motion grid. */
+  part(image: DecodedImage, hint: TrackingHint | undefined): DetectorPart;
+}
+
+/** `tiled`: the detector runs on tiles (detector.ts); otherwise a sweep or search that asks for anything runs the whole frame. */
+export function createSweepPlanner(options: DetectorOptions, tiled: boolean): SweepPlanner {
+  const grids = new Map<string, LumaGrid>();
+
+  function motion(image: DecodedImage, camera: string | undefined, regions: Region[], tracked: Roi[]): number[] | undefined {
+    if (camera === undefined) return undefined;
+    const now = lumaGrid(image);
+    const prev = grids.get(camera);
+    grids.delete(camera);
+    grids.set(camera, now);
+    if (grids.size > MAX_CAMERAS) grids.delete(grids.keys().next().value!);
+    return prev && unexplainedMotion(prev, now, regions, tracked);
+  }
+
+  return {
+    part(image, hint) {
+      const tiles = tiled ? tileRegions(image, options) : [];
+      const moved = motion(image, hint?.camera, tiles, hint?.rois ?? []);
+      if (!hint || hint.detect) return { all: true };
+      const search = hint.search ?? [];
+      if (!tiled) return search.length > 0 || moved?.some((n) => n >= MIN_MOVED_CELLS) ? { all: true } : {};
+      const regions = search.map((roi) => searchRegion(roi, image.width, image.height, options.tileSize));
+      if (hint.sweep !== undefined) {
+        if (moved) {
+          const best = moved.reduce((b, n, i) => (n > moved[b]! ? i : b), 0);
+          if (moved[best]! >= MIN_MOVED_CELLS) regions.push(tiles[best]!);
+        } else {
+          const border = borderTiles(tiles, image.width, image.height);
+          if (border.length > 0) regions.push(border[hint.sweep % border.length]!);
+        }
+      }
+      return { regions };
+    },
+  };
+}
+
+/** Detections per image in `parts[i]`; a detector without regions runs whole frames where a part asks for anything. */
+export async function detectParts(detector: Detector, images: DecodedImage[], parts: DetectorPart[]): Promise<Detection[][]> {
+  if (detector.detectIn) return detector.detectIn(images, parts);
+  const whole = parts.map((p) => p.all === true);
+  const found = await detector.detect(images.filter((_, i) => whole[i]));
+  let k = 0;
+  return images.map((_, i) => (whole[i] ? found[k++]! : []));
+}
