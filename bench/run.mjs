@@ -3,7 +3,7 @@
 // bench/results/latest.json, latest.md and the lag plot (the committed copy of
 // the last run). Every figure is a ratio against a baseline from this run.
 //   --quick            fewer rounds/cameras/frames, 2-minute lag run (< 10 min)
-//   --only=a,b         producer, lag, inference (default: producer,lag; inference with --inference)
+//   --only=a,b         producer, lag, inference, tracking (default: producer,lag; inference with --inference)
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -64,6 +64,13 @@ try {
     const inf = await benchInference({ root: ROOT, props, topics: await freshTopics('bench-inference') });
     results.benches.inference = inf;
     md.push(...inf.markdown, '');
+  }
+  if (only.includes('tracking')) {
+    step('tracking: detector on every frame vs pose tracking, same frames, same process');
+    const { benchTracking } = await import('./tracking.mjs');
+    const t = await benchTracking({ root: ROOT, frames: quick ? 40 : 80 });
+    results.benches.tracking = { speedUp: t.speedUp, found: t.found, before: { ...t.before, boxes: undefined }, after: { ...t.after, boxes: undefined } };
+    md.push('## Tracking', '', ...t.lines.map((l) => `    ${l}`), '');
   }
 } finally {
   if (started) kafka(['down'], env);

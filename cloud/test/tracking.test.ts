@@ -150,9 +150,12 @@ function vtestFrames(count: number): Buffer[] {
 }
 
 describe('tracking on real vtest.mp4 frames', () => {
-  // 5 fps inferred of a 10 fps camera for 8 s: people walk in from the right edge meanwhile
-  const FRAMES = 80;
+  // 5 fps inferred of a 10 fps camera for 6 s: two people walk in at the right edge meanwhile
+  const FRAMES = 60;
   const STRIDE = 2;
+  // Hand-checked: empty grass at the bottom left, where the tiled detector finds a flat "person" on some frames.
+  const GRASS: Box = [40, 470, 150, 80];
+  const onGrass = (b: Box) => iou(b, GRASS) > 0 && b[1] > GRASS[1];
   let model: PoseModel | undefined;
   let jpegs: Buffer[] = [];
   after(() => model?.close());
@@ -175,17 +178,21 @@ describe('tracking on real vtest.mp4 frames', () => {
     return { boxes, detected, cpuMs: (c.user + c.system) / 1000 };
   }
 
-  test('tracking finds at least as many people on the same frames as the detector on every frame, with fewer detector runs', async (t) => {
+  test('tracking finds at least as many people on the same frames as the detector on every frame, carries no false positive, runs the full detector rarely', async (t) => {
     const every = await play(options({ detectEvery: 1 }));
     const tracked = await play(options());
-    const count = (r: { boxes: Box[][] }) => r.boxes.reduce((n, b) => n + b.length, 0);
-    // the detector's persons that tracking also found on that frame (box IoU > 0.3)
-    const found = every.boxes.reduce((n, b, k) => n + b.filter((p) => tracked.boxes[k]!.some((q) => iou(p, q) > 0.3)).length, 0);
-    t.diagnostic(`${every.boxes.length} frames: detector on every frame ${count(every)} persons (${(every.cpuMs / every.boxes.length).toFixed(0)} CPU ms/frame); ` +
-      `tracking ${count(tracked)} persons, ${found} of the detector's among them (${(tracked.cpuMs / tracked.boxes.length).toFixed(0)} CPU ms/frame, full detector on ${tracked.detected} frames); ` +
+    const people = (r: { boxes: Box[][] }) => r.boxes.map((b) => b.filter((p) => !onGrass(p)));
+    const count = (frames: Box[][]) => frames.reduce((n, b) => n + b.length, 0);
+    const grass = (r: { boxes: Box[][] }) => r.boxes.map((b) => (b.some(onGrass) ? 'G' : '.')).join('');
+    // the detector's people that tracking also found on that frame (box IoU > 0.3)
+    const found = people(every).reduce((n, b, k) => n + b.filter((p) => people(tracked)[k]!.some((q) => iou(p, q) > 0.3)).length, 0);
+    t.diagnostic(`${every.boxes.length} frames: detector on every frame ${count(people(every))} people (${(every.cpuMs / every.boxes.length).toFixed(0)} CPU ms/frame); ` +
+      `tracking ${count(people(tracked))} people, ${found} of the detector's among them (${(tracked.cpuMs / tracked.boxes.length).toFixed(0)} CPU ms/frame, full detector on ${tracked.detected} frames); ` +
       `CPU time ratio ${(every.cpuMs / tracked.cpuMs).toFixed(2)}x`);
-    assert.ok(count(tracked) >= count(every), `tracking found ${count(tracked)} persons, the detector on every frame ${count(every)}`);
-    assert.ok(found >= 0.85 * count(every), `tracking missed ${count(every) - found} of the ${count(every)} persons the detector found on the same frames`);
+    t.diagnostic(`false positive on the grass per frame: detector on every frame ${grass(every)}, tracking ${grass(tracked)}`);
+    assert.ok(count(people(tracked)) >= count(people(every)), `tracking found ${count(people(tracked))} people, the detector on every frame ${count(people(every))}`);
+    assert.ok(found >= 0.9 * count(people(every)), `tracking missed ${count(people(every)) - found} of the ${count(people(every))} people the detector found on the same frames`);
+    assert.ok(!/GG/.test(grass(tracked)), `the grass false positive was carried from frame to frame: ${grass(tracked)}`);
     assert.ok(tracked.detected <= every.detected / 4, `full detector on ${tracked.detected} of ${every.detected} frames`);
   });
 });

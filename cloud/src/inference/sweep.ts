@@ -1,9 +1,9 @@
 /**
  * Where the person detector looks between its full passes (pose tracking,
  * see tracking.ts), inside the inference worker. Like Frigate's motion
- * regions: the tile with the most motion that no tracked person explains
- * (someone walking in, or a person the last pass missed); where nothing
- * moved, nothing. Before a camera has a previous frame in this worker the
+ * regions: the tiles with motion that no tracked person explains (someone
+ * walking in, or a person the last pass missed) take turns, one per frame;
+ * where nothing moved, nothing. Before a camera has a previous frame in this worker the
  * border tiles take turns. Plus a square around each lost person's
  * predicted position.
  */
@@ -16,8 +16,14 @@ const CELL = 8;
 const MIN_CHANGE = 16;
 /** Moved cells inside one tile, outside tracked persons, that are worth a detector run there. */
 const MIN_MOVED_CELLS = 6;
-/** A tracked ROI covers its person's motion when grown by this (the person's previous position too). */
-const TRACKED_GROW = 1.5;
+/**
+ * The part of a tracked ROI (half extents, fractions of its side, in its own
+ * upright frame) whose motion that person explains: the body (about 1/1.25 of
+ * the side tall, a third wide) and its shift since the previous frame, so a
+ * person walking close beside a tracked one still counts.
+ */
+const TRACKED_HALF_WIDTH = 0.35;
+const TRACKED_HALF_HEIGHT = 0.55;
 /** Cameras whose previous grid a worker keeps; the oldest is forgotten first. */
 const MAX_CAMERAS = 512;
 
@@ -46,6 +52,14 @@ export function lumaGrid(image: DecodedImage): LumaGrid {
   return { cols, rows, luma };
 }
 
+function explains(t: Roi, x: number, y: number): boolean {
+  const dx = x - t.cx;
+  const dy = y - t.cy;
+  const cos = Math.cos(t.rotation);
+  const sin = Math.sin(t.rotation);
+  return Math.abs(dx * cos + dy * sin) < TRACKED_HALF_WIDTH * t.side && Math.abs(-dx * sin + dy * cos) < TRACKED_HALF_HEIGHT * t.side;
+}
+
 /** Per region: cells whose luma changed by MIN_CHANGE between the grids, outside every tracked ROI. */
 export function unexplainedMotion(prev: LumaGrid, now: LumaGrid, regions: Region[], tracked: Roi[]): number[] {
   const counts = regions.map(() => 0);
@@ -56,7 +70,7 @@ export function unexplainedMotion(prev: LumaGrid, now: LumaGrid, regions: Region
       const k = r * now.cols + c;
       if (Math.abs(now.luma[k]! - prev.luma[k]!) < MIN_CHANGE) continue;
       const x = c * CELL + CELL / 2;
-      if (tracked.some((t) => Math.abs(x - t.cx) < (t.side * TRACKED_GROW) / 2 && Math.abs(y - t.cy) < (t.side * TRACKED_GROW) / 2)) continue;
+      if (tracked.some((t) => explains(t, x, y))) continue;
       regions.forEach((q, i) => {
         if (x >= q.x && x < q.x + q.side && y >= q.y && y < q.y + q.side) counts[i]!++;
       });
@@ -106,8 +120,9 @@ export function createSweepPlanner(options: DetectorOptions, tiled: boolean): Sw
       const regions = search.map((roi) => searchRegion(roi, image.width, image.height, options.tileSize));
       if (hint.sweep !== undefined) {
         if (moved) {
-          const best = moved.reduce((b, n, i) => (n > moved[b]! ? i : b), 0);
-          if (moved[best]! >= MIN_MOVED_CELLS) regions.push(tiles[best]!);
+          // the tiles with motion take turns, most motion first, so two movers are both looked at
+          const moving = moved.flatMap((n, i) => (n >= MIN_MOVED_CELLS ? [i] : [])).sort((a, b) => moved[b]! - moved[a]!);
+          if (moving.length > 0) regions.push(tiles[moving[hint.sweep % moving.length]!]!);
         } else {
           const border = borderTiles(tiles, image.width, image.height);
           if (border.length > 0) regions.push(border[hint.sweep % border.length]!);
