@@ -2,7 +2,7 @@
  * Where the person detector looks between its full passes (pose tracking,
  * see tracking.ts), inside the inference worker. Like Frigate's motion
  * regions: the tiles with motion that no tracked person explains (someone
- * walking in, or a person the last pass missed) take turns, one per frame;
+ * walking in, or a person the last pass missed) take turns, two per frame;
  * where nothing moved, nothing. Before a camera has a previous frame in this worker the
  * border tiles take turns. Plus a square around each lost person's
  * predicted position.
@@ -24,6 +24,8 @@ const MIN_MOVED_CELLS = 6;
  */
 const TRACKED_HALF_WIDTH = 0.35;
 const TRACKED_HALF_HEIGHT = 0.55;
+/** Tiles with untracked motion the detector looks at per sweep (two: a walker entering while another passes is not missed). */
+const SWEEP_TILES = 2;
 /** Cameras whose previous grid a worker keeps; the oldest is forgotten first. */
 const MAX_CAMERAS = 512;
 
@@ -60,30 +62,45 @@ function explains(t: Roi, x: number, y: number): boolean {
   return Math.abs(dx * cos + dy * sin) < TRACKED_HALF_WIDTH * t.side && Math.abs(-dx * sin + dy * cos) < TRACKED_HALF_HEIGHT * t.side;
 }
 
-/** Per region: cells whose luma changed by MIN_CHANGE between the grids, outside every tracked ROI. */
-export function unexplainedMotion(prev: LumaGrid, now: LumaGrid, regions: Region[], tracked: Roi[]): number[] {
-  const counts = regions.map(() => 0);
-  if (prev.cols !== now.cols || prev.rows !== now.rows) return counts;
-  for (let r = 0; r < now.rows; r++) {
-    const y = r * CELL + CELL / 2;
-    for (let c = 0; c < now.cols; c++) {
-      const k = r * now.cols + c;
-      if (Math.abs(now.luma[k]! - prev.luma[k]!) < MIN_CHANGE) continue;
-      const x = c * CELL + CELL / 2;
-      if (tracked.some((t) => explains(t, x, y))) continue;
-      regions.forEach((q, i) => {
-        if (x >= q.x && x < q.x + q.side && y >= q.y && y < q.y + q.side) counts[i]!++;
-      });
+/** Unexplained motion inside one region: moved cells and their mean position (frame px). */
+export interface RegionMotion {
+  cells: number;
+  x: number;
+  y: number;
+}
+
+/** Per region: cells whose luma changed by MIN_CHANGE between the grids, outside every tracked person. */
+export function unexplainedMotion(prev: LumaGrid, now: LumaGrid, regions: Region[], tracked: Roi[]): RegionMotion[] {
+  const sums = regions.map(() => ({ cells: 0, x: 0, y: 0 }));
+  if (prev.cols === now.cols && prev.rows === now.rows) {
+    for (let r = 0; r < now.rows; r++) {
+      const y = r * CELL + CELL / 2;
+      for (let c = 0; c < now.cols; c++) {
+        const k = r * now.cols + c;
+        if (Math.abs(now.luma[k]! - prev.luma[k]!) < MIN_CHANGE) continue;
+        const x = c * CELL + CELL / 2;
+        if (tracked.some((t) => explains(t, x, y))) continue;
+        regions.forEach((q, i) => {
+          if (x < q.x || x >= q.x + q.side || y < q.y || y >= q.y + q.side) return;
+          sums[i]!.cells++;
+          sums[i]!.x += x;
+          sums[i]!.y += y;
+        });
+      }
     }
   }
-  return counts;
+  return sums.map((m) => (m.cells > 0 ? { cells: m.cells, x: m.x / m.cells, y: m.y / m.cells } : m));
+}
+
+/** A square of `side` centred on (x, y), moved inside the frame where it fits. */
+function squareAround(x: number, y: number, side: number, width: number, height: number): Region {
+  const place = (centre: number, length: number): number => (side >= length ? (length - side) / 2 : Math.min(Math.max(centre - side / 2, 0), length - side));
+  return { x: place(x, width), y: place(y, height), side, maxBodyDiameter: side };
 }
 
 /** A square twice the ROI's side (at least a tile) around a lost person's predicted ROI, inside the frame where it fits. */
 export function searchRegion(roi: Roi, width: number, height: number, tileSize: number): Region {
-  const side = Math.max(tileSize, 2 * roi.side);
-  const place = (centre: number, length: number): number => (side >= length ? (length - side) / 2 : Math.min(Math.max(centre - side / 2, 0), length - side));
-  return { x: place(roi.cx, width), y: place(roi.cy, height), side, maxBodyDiameter: Infinity };
+  return { ...squareAround(roi.cx, roi.cy, Math.max(tileSize, 2 * roi.side), width, height), maxBodyDiameter: Infinity };
 }
 
 /** The tiles that touch the frame border, where people enter. */
@@ -100,7 +117,7 @@ export interface SweepPlanner {
 export function createSweepPlanner(options: DetectorOptions, tiled: boolean): SweepPlanner {
   const grids = new Map<string, LumaGrid>();
 
-  function motion(image: DecodedImage, camera: string | undefined, regions: Region[], tracked: Roi[]): number[] | undefined {
+  function motion(image: DecodedImage, camera: string | undefined, regions: Region[], tracked: Roi[]): RegionMotion[] | undefined {
     if (camera === undefined) return undefined;
     const now = lumaGrid(image);
     const prev = grids.get(camera);
@@ -112,17 +129,18 @@ export function createSweepPlanner(options: DetectorOptions, tiled: boolean): Sw
 
   return {
     part(image, hint) {
-      const tiles = tiled ? tileRegions(image, options) : [];
+      // a detector without tiles only needs to know whether anything untracked moved at all
+      const tiles = tiled ? tileRegions(image, options) : [{ x: 0, y: 0, side: Math.max(image.width, image.height), maxBodyDiameter: Infinity }];
       const moved = motion(image, hint?.camera, tiles, hint?.rois ?? []);
       if (!hint || hint.detect) return { all: true };
       const search = hint.search ?? [];
-      if (!tiled) return search.length > 0 || moved?.some((n) => n >= MIN_MOVED_CELLS) ? { all: true } : {};
+      if (!tiled) return search.length > 0 || moved?.some((m) => m.cells >= MIN_MOVED_CELLS) ? { all: true } : {};
       const regions = search.map((roi) => searchRegion(roi, image.width, image.height, options.tileSize));
       if (hint.sweep !== undefined) {
         if (moved) {
-          // the tiles with motion take turns, most motion first, so two movers are both looked at
-          const moving = moved.flatMap((n, i) => (n >= MIN_MOVED_CELLS ? [i] : [])).sort((a, b) => moved[b]! - moved[a]!);
-          if (moving.length > 0) regions.push(tiles[moving[hint.sweep % moving.length]!]!);
+          // the tiles with motion take turns, most motion first, SWEEP_TILES a frame, so two movers are both looked at
+          const moving = moved.flatMap((m, i) => (m.cells >= MIN_MOVED_CELLS ? [i] : [])).sort((a, b) => moved[b]!.cells - moved[a]!.cells);
+          for (let k = 0; k < Math.min(SWEEP_TILES, moving.length); k++) regions.push(tiles[moving[(hint.sweep + k) % moving.length]!]!);
         } else {
           const border = borderTiles(tiles, image.width, image.height);
           if (border.length > 0) regions.push(border[hint.sweep % border.length]!);
