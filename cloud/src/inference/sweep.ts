@@ -15,7 +15,7 @@ const CELL = 8;
 /** Luma change (0..255) that makes a cell count as moved: above JPEG noise. */
 const MIN_CHANGE = 16;
 /** Moved cells inside one tile, outside tracked persons, that are worth a detector run there. */
-const MIN_MOVED_CELLS = 6;
+const MIN_MOVED_CELLS = 10;
 /**
  * The part of a tracked ROI (half extents, fractions of its side, in its own
  * upright frame) whose motion that person explains: the body (about 1/1.25 of
