@@ -3,7 +3,7 @@
 // bench/results/latest.json, latest.md and the lag plot (the committed copy of
 // the last run). Every figure is a ratio against a baseline from this run.
 //   --quick            fewer rounds/cameras/frames, 2-minute lag run (< 10 min)
-//   --only=a,b         producer, lag, inference, latency, scale (default: all of them)
+//   --only=a,b         producer, lag, inference, tracking, latency, scale (default: all of them)
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { lagMarkdown, latencyMarkdown, producerMarkdown, scaleMarkdown, PI4_SYSB
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const only = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'producer,lag,inference,latency,scale').split(',');
+const only = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'producer,lag,inference,tracking,latency,scale').split(',');
 
 ensureDebianPackages({ java: 'openjdk-17-jre-headless', mvn: 'maven', kcat: 'kcat', ffmpeg: 'ffmpeg', sysbench: 'sysbench' });
 ensureNodeModules();
@@ -45,7 +45,7 @@ if (argv.some((a) => a.startsWith('--only=')) && existsSync(previous)) {
 const stamp = { date: results.date, commit: results.git.commit, dirty: results.git.dirty, quick, loadavg: results.machine.loadavg };
 
 const markdownOf = {
-  producer: producerMarkdown, lag: lagMarkdown, inference: (x) => x.markdown, latency: latencyMarkdown, scale: scaleMarkdown,
+  producer: producerMarkdown, lag: lagMarkdown, inference: (x) => x.markdown, tracking: (x) => ['## Tracking', '', ...x.lines.map((l) => `    ${l}`), ''], latency: latencyMarkdown, scale: scaleMarkdown,
 };
 /** latest.json and latest.md after every part, so a run cut short keeps what it measured. */
 function write() {
@@ -94,6 +94,11 @@ try {
   await part('inference', 'inference like for like: bare onnxruntime-node ceiling, the cloud path at batch 1 and batched, a Python onnxruntime pipeline, the seed\'s MediaPipe', async () => {
     const { benchInference } = await import('./inference.mjs');
     return benchInference({ root: ROOT, props, freshTopics, quick, python });
+  });
+  await part('tracking', 'tracking: detector on every frame vs pose tracking, same frames, same process', async () => {
+    const { benchTracking } = await import('./tracking.mjs');
+    const t = await benchTracking({ root: ROOT, frames: quick ? 40 : 80 });
+    return { speedUp: t.speedUp, found: t.found, before: { ...t.before, boxes: undefined }, after: { ...t.after, boxes: undefined }, lines: t.lines };
   });
   await part('latency', 'end-to-end latency: 3 agents × 15 fps → cloud → alerts, live and reliable', async () => {
     const { benchLatency } = await import('./e2e.mjs');

@@ -5,7 +5,9 @@ import kafkajs from 'kafkajs';
 import { adminClientConfig, provision } from '../deploy/kafka/provision.mjs';
 import { ROOT } from '../scripts/lib.mjs';
 
-export const BENCH_KAFKA_ENV = { FRAMELINE_KAFKA_DIR: join(ROOT, '.cache/kafka-bench'), KAFKA_INTERNAL_PORT: '39092', KAFKA_EXTERNAL_PORT: '39093', KAFKA_CONTROLLER_PORT: '39094', KAFKA_HEAP: '1g' };
+// BENCH_KAFKA_PORT_BASE moves the three ports when another checkout's bench broker holds them.
+const PORT = Number(process.env.BENCH_KAFKA_PORT_BASE ?? 39092);
+export const BENCH_KAFKA_ENV = { FRAMELINE_KAFKA_DIR: join(ROOT, '.cache/kafka-bench'), KAFKA_INTERNAL_PORT: String(PORT), KAFKA_EXTERNAL_PORT: String(PORT + 1), KAFKA_CONTROLLER_PORT: String(PORT + 2), KAFKA_HEAP: '1g' };
 
 export async function freshTopics(props, prefix) {
   const id = `${prefix}-${Date.now()}`;

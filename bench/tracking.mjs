@@ -1,62 +1,99 @@
-// Detector on every frame vs MediaPipe-style tracking (next ROI from the
-// previous landmarks, detector every Nth frame), in one process on the same
-// frames: node bench/tracking.mjs [frames] [detectEvery] [stride] [detectIntervalMs]
-// One camera of 768x576 vtest.mp4 frames (its first FRAMES) at 10 fps, every stride-th frame
-// inferred. Prints inferred frames/s per CPU core (from the process's CPU
-// time, so other load on the machine does not skew the ratio), CPU and wall
-// ms per frame, and persons per inferred frame (also on the same frames).
+// Detector on every frame vs pose tracking (next ROI from the previous
+// landmarks moved by the track's velocity, full detector every Nth frame, one
+// frame-edge region per tracked frame), in one process on the same frames:
+//   node bench/tracking.mjs [frames] [detectEvery] [stride] [detectIntervalMs] [sweepEvery]
+// One camera of 768x576 vtest.mp4 frames (its first FRAMES) at 10 fps, every
+// stride-th frame inferred. Prints inferred frames/s per CPU core (from the
+// process's CPU time, so other load on the machine does not skew the ratio),
+// CPU and wall ms per frame, and persons per inferred frame, also on the same
+// frames: how many of the detector-every-frame persons tracking found too
+// (box IoU > 0.3) and how many it found that the detector did not.
+// Also `npm run bench -- --only=tracking` (benchTracking below).
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@frameline/shared';
-import { createPoseModel, decodeJpeg } from '../cloud/dist/src/inference/index.js';
-import { createDetectionSchedule } from '../cloud/dist/src/inference/tracking.js';
-import { extractFrames } from './inference.mjs';
 
-const FRAMES = Number(process.argv[2] ?? 60);
-const DETECT_EVERY = Number(process.argv[3] ?? 4);
-const FPS = 10;
-const STRIDE = Number(process.argv[4] ?? 2);
-const INTERVAL_MS = Number(process.argv[5] ?? 1000);
-const jpegs = await extractFrames(fileURLToPath(new URL('..', import.meta.url)), FRAMES);
-const model = await createPoseModel({ kind: 'blazepose', variant: 'full', detector: { mode: 'tiled' }, threads: 1 }, createLogger({ level: 'warn' }));
+/** Box IoU of [x, y, w, h] boxes. */
+function iou(a, b) {
+  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
+  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
+  return (ix * iy) / (a[2] * a[3] + b[2] * b[3] - ix * iy || 1);
+}
+
+/** Persons of `a` with a box of `b` overlapping by IoU > 0.3 (each box of b used once). */
+function matched(a, b) {
+  const free = [...b];
+  return a.filter((p) => {
+    const k = free.findIndex((q) => iou(p, q) > 0.3);
+    if (k >= 0) free.splice(k, 1);
+    return k >= 0;
+  }).length;
+}
 
 /**
- * Infers every STRIDE-th frame in order (the service at about 10/STRIDE
- * inferred frames/s of a 10 fps camera). Reports CPU time per frame as well
- * as wall time: on a shared machine the CPU time is what compares.
+ * Plays `jpegs` (10 fps) through `model`, every `stride`-th frame in order,
+ * with the schedule `options`. CPU time per frame is what compares on a shared machine.
  */
-async function play(tracking) {
-  const schedule = createDetectionSchedule({ detectEvery: tracking ? DETECT_EVERY : 1, detectIntervalMs: INTERVAL_MS });
-  let persons = 0;
+async function play(model, jpegs, stride, options, trace) {
+  const { createDetectionSchedule } = await import('../cloud/dist/src/inference/tracking.js');
+  const { decodeJpeg } = await import('../cloud/dist/src/inference/index.js');
+  const schedule = createDetectionSchedule(options);
   let wallMs = 0;
   let cpuMs = 0;
-  const perSeq = new Map();
-  for (let seq = 0; seq < jpegs.length; seq += STRIDE) {
-    const capturedAt = (seq * 1000) / FPS;
-    const image = await decodeJpeg(jpegs[seq]);
-    const hint = schedule.hint('CAMERA-1', 'bench', capturedAt);
+  const boxes = new Map();
+  for (let seq = 0; seq < jpegs.length; seq += stride) {
+    const capturedAt = seq * 100;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
+    const image = await decodeJpeg(jpegs[seq]);
+    const hint = schedule.hint('CAMERA-1', 'bench', capturedAt);
     const [result] = await model.infer([image], [hint]);
     wallMs += performance.now() - t0;
     const c = process.cpuUsage(c0);
     cpuMs += (c.user + c.system) / 1000;
     schedule.observe('CAMERA-1', 'bench', capturedAt, result);
-    persons += result.persons.length;
-    perSeq.set(seq, result.persons.length);
-    if (process.env.BENCH_TRACE) console.error(`${tracking ? 'after ' : 'before'} seq ${seq} detect ${hint.detect} rois ${hint.rois.length} -> persons ${result.persons.length} boxes ${result.persons.map((p) => p.box.map(Math.round).join(',')).join(' | ')}`);
+    boxes.set(seq, result.persons.map((p) => p.box));
+    if (trace) console.error(`${trace} seq ${seq} detect ${hint.detect} sweep ${hint.sweep ?? '-'} search ${hint.search?.length ?? 0} rois ${hint.rois.length} -> ${result.persons.map((p) => `${p.box.map(Math.round).join(',')} p${p.score.toFixed(2)}`).join(' | ')}`);
   }
-  const n = perSeq.size;
-  return { inferred: n, fps: (n * 1000) / cpuMs, msPerFrame: cpuMs / n, wallMsPerFrame: wallMs / n, personsPerFrame: persons / n, counts: schedule.counts(), perSeq };
+  const n = boxes.size;
+  const persons = [...boxes.values()].reduce((s, b) => s + b.length, 0);
+  return { inferred: n, fps: (n * 1000) / cpuMs, msPerFrame: cpuMs / n, wallMsPerFrame: wallMs / n, personsPerFrame: persons / n, persons, counts: schedule.counts(), boxes };
 }
 
-const before = await play(false);
-const after = await play(true);
-// persons on the same frames, where both modes inferred one
-const common = [...after.perSeq.keys()].filter((s) => before.perSeq.has(s));
-const sum = (m) => common.reduce((n, s) => n + m.perSeq.get(s), 0);
-await model.close();
-const row = (name, r) => `${name.padEnd(34)} ${r.fps.toFixed(2).padStart(6)} frames/s per core  ${r.msPerFrame.toFixed(0).padStart(5)} CPU ms/frame (${r.wallMsPerFrame.toFixed(0)} wall)  ${r.personsPerFrame.toFixed(2)} persons/frame  (${r.inferred} frames inferred, detector on ${r.counts.detected})`;
-console.log(`vtest.mp4 from 0 s, ${FRAMES} frames at ${FPS} fps, every ${STRIDE}. inferred, one camera, BlazePose full, tiled detector, 1 thread`);
-console.log(row('detector on every frame', before));
-console.log(row(`tracking, detector every ${DETECT_EVERY} / ${INTERVAL_MS / 1000} s`, after));
-console.log(`speed-up ${(after.fps / before.fps).toFixed(2)}x; on the ${common.length} frames both inferred: ${sum(before)} persons before, ${sum(after)} after`);
+/**
+ * Detector on every frame, then tracking, on the same frames in one process
+ * (BlazePose full, tiled detector, 1 thread). Resolves to both rows, the
+ * speed-up (CPU time ratio) and the person counts; `lines` is the printout.
+ */
+export async function benchTracking({ root, frames = 60, stride = 2, schedule = {}, trace = false }) {
+  const { DEFAULT_DETECTION_SCHEDULE } = await import('../cloud/dist/src/inference/tracking.js');
+  const { createPoseModel } = await import('../cloud/dist/src/inference/index.js');
+  const { extractFrames } = await import('./inference.mjs');
+  const options = { ...DEFAULT_DETECTION_SCHEDULE, ...schedule };
+  const jpegs = await extractFrames(root, frames);
+  const model = await createPoseModel({ kind: 'blazepose', variant: 'full', detector: { mode: 'tiled' }, threads: 1 }, createLogger({ level: 'warn' }));
+  try {
+    const before = await play(model, jpegs, stride, { ...options, detectEvery: 1 }, trace && 'before');
+    const after = await play(model, jpegs, stride, options, trace && 'after ');
+    const seqs = [...before.boxes.keys()];
+    const found = seqs.reduce((n, s) => n + matched(before.boxes.get(s), after.boxes.get(s)), 0);
+    const speedUp = after.fps / before.fps;
+    const row = (name, r) => `${name.padEnd(44)} ${r.fps.toFixed(2).padStart(6)} frames/s per core ${r.msPerFrame.toFixed(0).padStart(5)} CPU ms/frame (${r.wallMsPerFrame.toFixed(0)} wall)  ${r.personsPerFrame.toFixed(2)} persons/frame  (${r.inferred} frames, full detector on ${r.counts.detected})`;
+    const lines = [
+      `vtest.mp4 from 0 s, ${frames} frames at 10 fps, every ${stride}. inferred, one camera, BlazePose full, tiled detector, 1 thread`,
+      row('detector on every frame', before),
+      row(`tracking (detector every ${options.detectEvery} / ${options.detectIntervalMs / 1000} s, sweep ${options.sweepEvery})`, after),
+      `speed-up ${speedUp.toFixed(2)}x; on the same ${seqs.length} frames: ${before.persons} persons with the detector on every frame, ${after.persons} with tracking; ` +
+        `${found} of the detector's persons found by tracking too, ${after.persons - found} found by tracking only; tracks dropped for low presence ${after.counts.dropped}, lost ${after.counts.lost}`,
+    ];
+    return { before, after, speedUp, found, lines };
+  } finally {
+    await model.close();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [frames, detectEvery, stride, detectIntervalMs, sweepEvery] = process.argv.slice(2).map(Number);
+  const schedule = Object.fromEntries(Object.entries({ detectEvery, detectIntervalMs, sweepEvery }).filter(([, v]) => Number.isFinite(v)));
+  const r = await benchTracking({ root: fileURLToPath(new URL('..', import.meta.url)), frames: frames || 60, stride: stride || 2, schedule, trace: Boolean(process.env.BENCH_TRACE) });
+  console.log(r.lines.join('\n'));
+}

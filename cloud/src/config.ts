@@ -20,6 +20,8 @@ export interface ModelOptions {
   provider: 'cpu' | 'cuda';
   detectEvery: number;
   detectInterval: number;
+  sweepEvery: number;
+  minTrackPresence: number;
   /** onnx-keypoints only: the model's input and output description (see config/cloud.example.json). */
   input: Record<string, unknown>;
   decode: Record<string, unknown>;
@@ -118,8 +120,10 @@ export const cloudSchema = {
     maxPersons: key('model.maxPersons', 'Most persons per frame (multi detector).', 'nat', 8),
     threads: key('model.threads', 'onnxruntime intra-op threads per worker.', 'nat', 1),
     provider: key('model.provider', 'onnxruntime execution provider: cpu | cuda.', ['cpu', 'cuda'], 'cpu'),
-    detectEvery: key('model.detectEvery', 'blazepose: run the person detector on every Nth inferred frame of a camera, and track persons by their previous landmarks in between (MediaPipe\'s pose tracking); 1: detector on every frame.', 'nat', 4),
-    detectInterval: key('model.detectInterval', 'blazepose: run the person detector at least this often per camera (capture time), so people who enter are found.', 'duration', 1000),
+    detectEvery: key('model.detectEvery', 'blazepose: run the person detector on every Nth inferred frame of a camera, and track persons by their previous landmarks in between (MediaPipe\'s pose tracking); 1: detector on every frame.', 'nat', 20),
+    detectInterval: key('model.detectInterval', 'blazepose: run the person detector at least this often per camera (capture time), so people who enter are found.', 'duration', 4000),
+    sweepEvery: key('model.sweepEvery', 'blazepose: between full detector runs, run it on one frame-edge region (where people enter) every Nth tracked frame; 0: never.', 'nat', 1),
+    minTrackPresence: key('model.minTrackPresence', 'blazepose: drop a tracked person whose landmark presence, averaged over its frames, falls below this (0..1), so a false detection is not carried.', Number, 0.8),
     input: key('model.input', 'onnx-keypoints only: { width, height, layout: NHWC|NCHW, normalisation: { scale, offset }, resize: letterbox|stretch }.', Object, {}),
     decode: key('model.decode', 'onnx-keypoints only: { kind: "movenet-singlepose", output?, keypointNames?, minScore? }.', Object, {}),
   },
@@ -157,6 +161,7 @@ function checkRanges(c: CloudConfig, source: string): void {
   const unit = (k: string, v: number) => { if (!(v >= 0 && v <= 1)) issues.push({ key: k, message: `must be between 0 and 1, got ${v}` }); };
   unit('model.minDetectionScore', c.model.minDetectionScore);
   unit('model.minKeypointScore', c.model.minKeypointScore);
+  unit('model.minTrackPresence', c.model.minTrackPresence);
   if (c.scheduler.maxBatch < 1) issues.push({ key: 'scheduler.maxBatch', message: 'must be at least 1' });
   if (c.scheduler.maxLagMs < 1) issues.push({ key: 'scheduler.maxLagMs', message: 'must be at least 1ms' });
   if (c.ingest.windowSize < 1) issues.push({ key: 'ingest.windowSize', message: 'must be at least 1' });

@@ -109,7 +109,19 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     batchTimeoutMs: Math.max(60_000, 5 * config.health.stallAfter),
     maxPixels: config.ingest.maxFramePixels,
   });
-  const detection = createDetectionSchedule({ detectEvery: config.model.detectEvery, detectIntervalMs: config.model.detectInterval });
+  const detection = createDetectionSchedule({
+    detectEvery: config.model.detectEvery, detectIntervalMs: config.model.detectInterval,
+    sweepEvery: config.model.sweepEvery, minTrackPresence: config.model.minTrackPresence,
+  });
+  new client.Counter({
+    name: 'frameline_tracking_total', help: 'Pose tracking: frames with the full person detector (detected) or without (tracked), tracks dropped for low presence, tracks lost',
+    labelNames: ['event'] as const, registers: [registry],
+    // the schedule keeps the totals; the counter mirrors them when scraped
+    collect() {
+      this.reset();
+      for (const [event, n] of Object.entries(detection.counts())) this.inc({ event }, n);
+    },
+  });
   // The event stage reads back recent results and alerts, so it is built in start(); until then results pass it by.
   let events: EventStage | undefined;
   const alertListeners = new Set<AlertListener>();

@@ -11,6 +11,7 @@ import { createLandmarkModel, type LandmarkResult, type RoiRequest } from './lan
 import { roiFromDetection, roiFromPoints } from './roi.js';
 import { createSession, type SessionOptions } from './session.js';
 import { createObjectDetector } from './person-detector.js';
+import { createSweepPlanner, detectParts } from './sweep.js';
 import type { DecodedImage, Person, PoseModel, PoseResult, TrackingHint } from './types.js';
 
 export type BlazePoseVariant = 'lite' | 'full' | 'heavy';
@@ -61,6 +62,7 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
   );
   const detector = objects ? createObjectDetector(detectorSession) : createDetector(detectorSession, options.detector);
   const landmarks = createLandmarkModel(landmarkSession);
+  const sweep = createSweepPlanner(options.detector, options.detector.mode === 'tiled');
 
   const toPerson = (result: LandmarkResult, image: DecodedImage): Person => ({
     box: keypointBox(result.keypoints, options.minVisibility, image),
@@ -73,14 +75,14 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
     batchable: true,
     async infer(images: DecodedImage[], hints?: (TrackingHint | undefined)[]): Promise<PoseResult[]> {
       const t0 = performance.now();
-      // the detector runs only where no hint says the previous landmarks suffice
-      const detect = images.map((_, i) => hints?.[i]?.detect ?? true);
-      const found = await detector.detect(images.filter((_, i) => detect[i]));
-      const detections = images.map((_, i) => (detect[i] ? found[detect.slice(0, i).filter(Boolean).length]! : []));
+      // the full detector runs only where no hint says the previous landmarks suffice (see tracking.ts)
+      const parts = images.map((image, i) => sweep.part(image, hints?.[i]));
+      const detections = await detectParts(detector, images, parts);
       const t1 = performance.now();
 
       let requests: RoiRequest[] = [];
       const owner: number[] = [];
+      const trackOf: (number | undefined)[] = [];
       images.forEach((image, i) => {
         // tracked persons first: the detector may miss one that the landmarks still hold;
         // a detection centred inside a tracked ROI is that person again, not worth a landmark run
@@ -90,6 +92,7 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
         for (const roi of rois.slice(0, options.maxPersons)) {
           requests.push({ image, roi });
           owner.push(i);
+          trackOf.push(roi.track);
         }
       });
       let results = await landmarks.estimate(requests);
@@ -102,15 +105,15 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
       const timings = { detectMs: t1 - t0, landmarksMs: t2 - t1, totalMs: t2 - t0 };
       return images.map((image, i) => {
         const next = new Map<Person, ReturnType<typeof roiFromPoints>>();
-        const persons = results
-          .filter((r, j) => owner[j] === i && r.presence >= options.minPresence)
-          .map((r) => {
-            const person = toPerson(r, image);
-            next.set(person, roiFromPoints(...r.aux));
-            return person;
-          });
+        const persons = results.flatMap((r, j) => {
+          if (owner[j] !== i || r.presence < options.minPresence) return [];
+          const person = toPerson(r, image);
+          // the next ROI follows the same track as the ROI it came from
+          next.set(person, { ...roiFromPoints(...r.aux), track: trackOf[j] });
+          return [person];
+        });
         const kept = dropDuplicatePersons(persons, options.duplicateSimilarity, options.minVisibility);
-        return { persons: kept, timings, rois: kept.map((p) => next.get(p)!), detected: detect[i]! };
+        return { persons: kept, timings, rois: kept.map((p) => next.get(p)!), detected: parts[i]!.all === true };
       });
     },
     async close() {

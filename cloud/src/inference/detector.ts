@@ -55,7 +55,7 @@ export interface Square {
  * people the whole-frame pass missed (close to the camera, cut by the frame
  * edge: the letterboxed frame shows their face too small and their body cut).
  */
-interface Region extends Square {
+export interface Region extends Square {
   maxBodyDiameter: number;
 }
 
@@ -67,9 +67,17 @@ export interface Detection {
   keypoints: [number, number][];
 }
 
+/** What of one image the detector looks at: every region (`all`), or only `regions` (tracking, see sweep.ts). */
+export interface DetectorPart {
+  all?: boolean;
+  regions?: Region[];
+}
+
 export interface Detector {
   /** Detections per image; all regions of all images go through one session run. */
   detect(images: DecodedImage[]): Promise<Detection[][]>;
+  /** Detections per image in `parts[i]` of `images[i]` only; absent when the detector has no regions (one pass per frame). */
+  detectIn?(images: DecodedImage[], parts: DetectorPart[]): Promise<Detection[][]>;
 }
 
 const INPUT = POSE_DETECTOR_ANCHORS.inputSize;
@@ -99,7 +107,7 @@ export function planTiles(width: number, height: number, tileSize: number, overl
   return tiles;
 }
 
-function regionsFor(image: DecodedImage, options: DetectorOptions): Region[] {
+function regionsFor(image: Pick<DecodedImage, 'width' | 'height'>, options: DetectorOptions): Region[] {
   const whole = { ...letterboxSquare(image.width, image.height), maxBodyDiameter: Infinity };
   if (options.mode === 'whole') return [whole];
   const tiles = planTiles(image.width, image.height, options.tileSize, options.tileOverlap);
@@ -107,6 +115,15 @@ function regionsFor(image: DecodedImage, options: DetectorOptions): Region[] {
   if (tiles.length === 1) return [whole];
   const tileRegions = tiles.map((t) => ({ ...t, maxBodyDiameter: t.side }));
   return options.includeWholeFrame ? [...tileRegions, whole] : tileRegions;
+}
+
+/** The tiled pass's regions without the whole frame: the squares a sweep between full passes picks from (see sweep.ts). */
+export function tileRegions(image: Pick<DecodedImage, 'width' | 'height'>, options: DetectorOptions): Region[] {
+  return regionsFor(image, { ...options, mode: 'tiled', includeWholeFrame: false });
+}
+
+function partRegions(image: DecodedImage, part: DetectorPart, options: DetectorOptions): Region[] {
+  return part.all ? regionsFor(image, options) : part.regions ?? [];
 }
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-Math.min(Math.max(x, -100), 100)));
@@ -196,35 +213,37 @@ export function createDetector(session: ModelSession, options: DetectorOptions):
   const anchors = generateAnchors(POSE_DETECTOR_ANCHORS);
   const itemSize = INPUT * INPUT * 3;
 
+  async function detectRegions(images: DecodedImage[], regions: Region[][]): Promise<Detection[][]> {
+    const total = regions.reduce((n, r) => n + r.length, 0);
+    if (total === 0) return regions.map(() => []);
+    const input = new Float32Array(total * itemSize);
+    let item = 0;
+    images.forEach((image, i) => {
+      for (const region of regions[i]!) {
+        const target = { data: input, offset: item++ * itemSize, width: INPUT, height: INPUT, layout: 'NHWC' as const };
+        warpInto(image, squareAffine(region.x, region.y, region.side, INPUT), target, NORMALISE_MINUS1_1, 'zero');
+      }
+    });
+
+    const out = await session.run(input, total);
+    const raw = out['Identity'];
+    const logits = out['Identity_1'];
+    if (!raw || !logits) throw new Error('detector model: outputs Identity/Identity_1 missing; is this pose_detection.onnx?');
+
+    item = 0;
+    return regions.map((imageRegions) => {
+      const decode = (region: Region, at: number, oversize: boolean): Detection[] =>
+        decodeDetections(raw, logits, at, anchors, region, options.minScore, region.maxBodyDiameter, oversize);
+      const first = item;
+      item += imageRegions.length;
+      const found = imageRegions.flatMap((region, r) => decode(region, first + r, false));
+      const oversize = imageRegions.flatMap((region, r) => (region.maxBodyDiameter < Infinity ? decode(region, first + r, true) : []));
+      return addOversize(weightedNms(found, options.nmsIou), oversize, options.nmsIou);
+    });
+  }
+
   return {
-    async detect(images) {
-      const regions = images.map((image) => regionsFor(image, options));
-      const total = regions.reduce((n, r) => n + r.length, 0);
-      if (total === 0) return [];
-      const input = new Float32Array(total * itemSize);
-      let item = 0;
-      images.forEach((image, i) => {
-        for (const region of regions[i]!) {
-          const target = { data: input, offset: item++ * itemSize, width: INPUT, height: INPUT, layout: 'NHWC' as const };
-          warpInto(image, squareAffine(region.x, region.y, region.side, INPUT), target, NORMALISE_MINUS1_1, 'zero');
-        }
-      });
-
-      const out = await session.run(input, total);
-      const raw = out['Identity'];
-      const logits = out['Identity_1'];
-      if (!raw || !logits) throw new Error('detector model: outputs Identity/Identity_1 missing; is this pose_detection.onnx?');
-
-      item = 0;
-      return regions.map((imageRegions) => {
-        const decode = (region: Region, at: number, oversize: boolean): Detection[] =>
-          decodeDetections(raw, logits, at, anchors, region, options.minScore, region.maxBodyDiameter, oversize);
-        const first = item;
-        item += imageRegions.length;
-        const found = imageRegions.flatMap((region, r) => decode(region, first + r, false));
-        const oversize = imageRegions.flatMap((region, r) => (region.maxBodyDiameter < Infinity ? decode(region, first + r, true) : []));
-        return addOversize(weightedNms(found, options.nmsIou), oversize, options.nmsIou);
-      });
-    },
+    detect: (images) => detectRegions(images, images.map((image) => regionsFor(image, options))),
+    detectIn: (images, parts) => detectRegions(images, images.map((image, i) => partRegions(image, parts[i] ?? {}, options))),
   };
 }

@@ -6,6 +6,8 @@ export interface Roi {
   cy: number;
   side: number;
   rotation: number;
+  /** Tracking: the id of the track this ROI follows, carried from a hint's ROI to the result's next ROI. */
+  track?: number;
 }
 
 /** A decoded frame: tightly packed 8-bit RGB, row-major, `width * height * 3` bytes. */
@@ -58,7 +60,14 @@ export interface PoseResult {
  */
 export interface TrackingHint {
   rois: Roi[];
+  /** Run the person detector over the whole frame (every region). */
   detect: boolean;
+  /** Otherwise, a step of the sweep: the detector runs on the tile with untracked motion, or the border tiles in turn (see sweep.ts). */
+  sweep?: number;
+  /** Otherwise also: where persons were lost (their predicted ROIs); the detector looks again in a square around each. */
+  search?: Roi[];
+  /** The frame's camera, for per-camera state in the worker (the sweep's previous frame). */
+  camera?: string;
 }
 
 /**
