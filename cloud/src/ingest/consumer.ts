@@ -34,6 +34,8 @@ export interface Ingest {
   health(): IngestHealth;
   /** Per camera, ms added to its capture times because its clock disagrees with ours. */
   clockCorrections(): Map<string, number>;
+  /** Whether this instance holds the partition in the group now (false while a rebalance is under way). */
+  owns(topic: string, partition: number): boolean;
 }
 
 export interface IngestDeps {
@@ -81,7 +83,11 @@ export function createIngest(deps: IngestDeps): Ingest {
   let commitTimer: NodeJS.Timeout | undefined;
 
   consumer.on(consumer.events.FETCH, () => void (lastFetchAt = Date.now()));
+  let assignment: Record<string, number[]> = {};
+  consumer.on(consumer.events.REBALANCING, () => void (assignment = {}));
+  consumer.on(consumer.events.STOP, () => void (assignment = {}));
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    assignment = e.payload.memberAssignment;
     // After a rebalance kafkajs fetches again from the committed offsets: frames
     // waiting here may now belong to another instance, so start afresh.
     tracker.reset();
@@ -91,6 +97,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   });
   consumer.on(consumer.events.CRASH, (e) => {
     const error = e.payload.error;
+    assignment = {};
     log.error('consumer crashed', { error, restart: e.payload.restart });
     if (!e.payload.restart) crashed = error.message;
   });
@@ -199,6 +206,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   }
 
   return {
+    owns: (topic, partition) => assignment[topic]?.includes(partition) ?? false,
     async start() {
       // Progress is measured from here, not from when the service was built.
       lastFetchAt = lastBatchAt = Date.now();
