@@ -34,7 +34,7 @@ export interface AgentConfig {
     caFile: string;
     connectionTimeout: number;
   };
-  topics: { frames: string; backfill: string };
+  topics: { frames: string; backfill: string; agents: string };
   partitioning: PartitioningMode;
   delivery: {
     mode: 'live' | 'reliable';
@@ -48,6 +48,7 @@ export interface AgentConfig {
   stateDir: string;
   log: { level: 'error' | 'warn' | 'info' | 'debug' };
   metrics: { listen: string };
+  status: { enabled: boolean; intervalSeconds: number; temperatureFile: string; throttledFile: string };
 }
 
 const bytes = (v: string) => v as unknown as number;
@@ -122,6 +123,7 @@ export const agentSchema: convict.Schema<AgentConfig> = {
   topics: {
     frames: { doc: 'Topic for live frames.', format: String, default: 'video.frames' },
     backfill: { doc: 'Topic for spooled frames with backfill "separate".', format: String, default: 'video.frames.backfill' },
+    agents: { doc: 'Compacted topic for this agent\'s status records (status.enabled).', format: String, default: 'video.agents' },
   },
   partitioning: { doc: '"key": murmur2 of the camera id; "camera-index": camera N on partition N-1.', format: ['key', 'camera-index'], default: 'key' },
   delivery: {
@@ -148,6 +150,12 @@ export const agentSchema: convict.Schema<AgentConfig> = {
   stateDir: { doc: 'Spool and state; systemd StateDirectory= sets $STATE_DIRECTORY.', format: String, default: '/var/lib/frameline-agent', env: 'STATE_DIRECTORY' },
   log: { level: { doc: 'error, warn, info or debug.', format: ['error', 'warn', 'info', 'debug'], default: 'info', env: 'FRAMELINE_LOG_LEVEL' } },
   metrics: { listen: { doc: 'Prometheus /metrics address, e.g. 127.0.0.1:9464; "" = off.', format: listenAddress, default: '' } },
+  status: {
+    enabled: { doc: 'Publish this agent\'s status (fleet health) to topics.agents.', format: Boolean, default: true },
+    intervalSeconds: { doc: 'Status record period; state changes are sent at once as well.', format: 'positive-number', default: 10 },
+    temperatureFile: { doc: 'SoC temperature in millidegrees C; left out of the status when absent.', format: String, default: '/sys/class/thermal/thermal_zone0/temp' },
+    throttledFile: { doc: 'Raspberry Pi firmware throttled bits (hex); left out of the status when absent.', format: String, default: '/sys/devices/platform/soc/soc:firmware/get_throttled' },
+  },
 };
 
 /** Loads and validates; throws ConfigError (exit 78 in the CLI) naming key, value and file. */
@@ -160,6 +168,8 @@ export function loadAgentConfig(options: LoadOptions): AgentConfig {
     config.kafka.caFile = abs(config.kafka.caFile);
     config.stateDir = abs(config.stateDir);
     config.camera.file.path = abs(config.camera.file.path);
+    config.status.temperatureFile = abs(config.status.temperatureFile);
+    config.status.throttledFile = abs(config.status.throttledFile);
   }
   const issues = crossCheck(config);
   if (issues.length > 0) throw new ConfigError(options.file ?? 'environment and defaults', issues);

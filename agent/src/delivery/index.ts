@@ -209,7 +209,7 @@ export function createDelivery(options: DeliveryOptions, deps: DeliveryDeps): De
       acked: tally.acked,
       dropped: { ...tally.dropped },
       queued: memory.size(),
-      spooled: { frames: s?.frames ?? 0, bytes: s?.bytes ?? 0, segments: s?.segments ?? 0 },
+      spooled: { frames: s?.frames ?? 0, bytes: s?.bytes ?? 0, segments: s?.segments ?? 0, oldestAt: s?.oldestAt ?? null },
       evicted: s?.evictedFrames ?? 0,
       spoolDiskFull: s?.diskFull ?? false,
       tornRecordsSkipped: s?.tornRecordsSkipped ?? 0,

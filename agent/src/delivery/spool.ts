@@ -71,6 +71,8 @@ export interface SpoolStats {
   /** A write failed with ENOSPC/EDQUOT, and the spool has not drained to half its size since. */
   diskFull: boolean;
   tornRecordsSkipped: number;
+  /** Capture time (record timestamp, epoch ms) of the oldest unacknowledged record; null when empty or not known yet. */
+  oldestAt: number | null;
 }
 
 export interface Spool {
@@ -121,6 +123,10 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
     return fullAtBytes !== undefined;
   };
 
+  /** The head record's timestamp: set where the head becomes known (append to an empty spool, read, ack), re-read from disk where it moves unseen (eviction, reopening). */
+  let oldestAt: number | null = null;
+  const timestampOf = (record: SpoolRecord): number | null => (Number.isFinite(Number(record.timestamp)) ? Number(record.timestamp) : null);
+
   let chain: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const p = chain.then(fn);
@@ -132,6 +138,7 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
   };
 
   async function writePending(): Promise<void> {
+    const evicted = set.counters.evictedFrames;
     while (pending.length > 0) {
       const batch = pending;
       pending = [];
@@ -156,6 +163,24 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
       writing = undefined;
     }
     await set.enforceLimits(pendingBytes);
+    if (set.counters.evictedFrames !== evicted) await refreshOldest();
+  }
+
+  /** Re-reads the head record's timestamp (inside the serial chain). */
+  async function refreshOldest(): Promise<void> {
+    if (frames() === 0) {
+      oldestAt = null;
+      return;
+    }
+    if (set.frames() === 0) return; // the head is still in pending: noted by append()
+    const batch = await set.read(1, 1);
+    oldestAt = batch?.records[0] ? timestampOf(batch.records[0]) : oldestAt;
+  }
+
+  async function enforceLimitsNoting(): Promise<void> {
+    const evicted = set.counters.evictedFrames;
+    await set.enforceLimits(pendingBytes);
+    if (set.counters.evictedFrames !== evicted) await refreshOldest();
   }
 
   const timers: NodeJS.Timeout[] = [];
@@ -170,7 +195,7 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
   if (options.maxAgeMs > 0) {
     timers.push(
       setInterval(() => {
-        void serial(() => set.enforceLimits(pendingBytes)).catch((e: Error) => log.error('spool limit check failed', { error: e }));
+        void serial(enforceLimitsNoting).catch((e: Error) => log.error('spool limit check failed', { error: e }));
       }, Math.min(Math.max(options.maxAgeMs / 4, 100), 10_000)),
     );
   }
@@ -188,11 +213,14 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
   const frames = () => set.frames() + (writing ? writing.batch.length - writing.progress.written : 0) + pending.length;
   const bytes = () => set.bytes() + unwritten().reduce((n, b) => n + b.length, 0) + pendingBytes;
 
+  await serial(refreshOldest);
+
   return {
     append(record) {
       if (closed) return false;
       const framed = encodeSpoolRecord(record);
       if (framed.length > options.maxBytes || pendingBytes + framed.length > options.maxPendingBytes) return false;
+      if (frames() === 0) oldestAt = timestampOf(record);
       pending.push(framed);
       pendingBytes += framed.length;
       scheduleWrite();
@@ -201,20 +229,26 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps): Promise
     read: (maxRecords, maxBytes) =>
       serial(async () => {
         await writePending();
-        return set.read(Math.max(1, maxRecords), maxBytes);
+        const batch = await set.read(Math.max(1, maxRecords), maxBytes);
+        if (batch?.records[0]) oldestAt = timestampOf(batch.records[0]);
+        return batch;
       }),
     ack: (batch, count = batch.records.length) =>
       serial(async () => {
-        if (!closed) await set.ack(batch, count);
+        if (closed) return;
+        await set.ack(batch, count);
+        // The next record is at most one frame newer than the last acknowledged one; the next read() makes it exact.
+        const next = batch.records[Math.min(count, batch.records.length - 1)];
+        if (next) oldestAt = timestampOf(next);
       }),
     frames,
-    stats: () => ({ frames: frames(), bytes: bytes(), segments: set.count(), diskFull: diskFull(), ...set.counters }),
+    stats: () => ({ frames: frames(), bytes: bytes(), segments: set.count(), diskFull: diskFull(), ...set.counters, oldestAt: frames() > 0 ? oldestAt : null }),
     flush: () =>
       serial(async () => {
         await writePending();
         await set.flush();
       }),
-    enforceLimits: () => serial(() => set.enforceLimits(pendingBytes)),
+    enforceLimits: () => serial(enforceLimitsNoting),
     close: () =>
       serial(async () => {
         closed = true;

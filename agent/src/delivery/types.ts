@@ -65,7 +65,8 @@ export interface DeliveryStatus {
   acked: number;
   dropped: Record<DropReason, number>;
   queued: { frames: number; bytes: number };
-  spooled: { frames: number; bytes: number; segments: number };
+  /** oldestAt: capture time (epoch ms) of the oldest spooled frame; null when empty. */
+  spooled: { frames: number; bytes: number; segments: number; oldestAt: number | null };
   /** Spooled frames lost to the spool's byte or age limit. */
   evicted: number;
   /** The spool's disk is full: the oldest spooled frames are being evicted to make room (counted in evicted). */

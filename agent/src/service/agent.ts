@@ -3,14 +3,21 @@
 // runs until SIGTERM/SIGINT. Sinks start before sources and stop after them,
 // so no frame is produced into a closed pipe.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { Logger } from '@frameline/shared';
+import type { Logger, PiHealth } from '@frameline/shared';
 import { createCameraSource } from '../camera/index.js';
 import { createPipeline } from '../pipeline/index.js';
 import { createDelivery, type DeliveryStatus } from '../delivery/index.js';
-import { cameraOptions, deliveryOptions, pipelineOptions, type AgentConfig } from '../config.js';
+import { cameraOptions, deliveryOptions, kafkaConnection, pipelineOptions, type AgentConfig } from '../config.js';
 import { createNotifier } from './notify.js';
 import { createAgentMetrics, serveMetrics } from './metrics.js';
+import { createStatusTaker } from './agent-status.js';
+import { createStatusPublisher, type StatusPublisher } from './status-publisher.js';
+import { describePiHealth, readPiHealth } from './pi-health.js';
+
+// From dist/src/service/ (compiled, and in the Pi release) three levels up is the package root.
+const AGENT_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv;
@@ -40,6 +47,7 @@ function totalDropped(d: DeliveryStatus): number {
 export async function startAgent(config: AgentConfig, logger: Logger, options: RunOptions = {}): Promise<RunningAgent> {
   const env = options.env ?? process.env;
   const run = randomUUID();
+  const startedAt = Date.now();
   const log = logger.child('agent', { camera: config.camera.id });
   const notifier = createNotifier(env, logger);
 
@@ -49,7 +57,24 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
   );
   const source = createCameraSource(cameraOptions(config, env), logger);
   const pipeline = createPipeline(pipelineOptions(config), logger);
-  const metrics = createAgentMetrics(config.camera.id, { camera: source.stats, pipeline: pipeline.stats, delivery: delivery.status });
+  // The Pi's sensors, re-read with each status line; {} on machines without them.
+  const piFiles = { temperatureFile: config.status.temperatureFile, throttledFile: config.status.throttledFile };
+  let pi: PiHealth = await readPiHealth(piFiles);
+  const status = config.status.enabled ? createAgentStatus() : undefined;
+  const metrics = createAgentMetrics(config.camera.id, {
+    camera: source.stats, pipeline: pipeline.stats, delivery: delivery.status, pi: () => pi,
+    ...(status ? { status: status.stats } : {}),
+  });
+
+  function createAgentStatus(): StatusPublisher {
+    const taker = createStatusTaker(
+      { camera: config.camera.id, version: AGENT_VERSION, run, startedAt },
+      { camera: source.stats, pipeline: pipeline.stats, delivery: delivery.status, captureFps: () => fps, pi: () => pi },
+    );
+    // Its own client id, so the broker's logs and quotas tell status from frames.
+    const kafka = { ...kafkaConnection(config), clientId: `${kafkaConnection(config).clientId}-status` };
+    return createStatusPublisher({ kafka, topic: config.topics.agents, intervalMs: config.status.intervalSeconds * 1000 }, taker, { logger });
+  }
 
   // fps over the last status period, from the pipeline's passed counter
   let lastPassed = 0;
@@ -69,10 +94,12 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
       ...(c.stalled ? ['CAMERA STALLED'] : []),
       ...(d.spoolDiskFull ? ['SPOOL DISK FULL, evicting the oldest frames'] : []),
       ...(d.lastError && d.broker !== 'connected' ? [`last error: ${d.lastError}`] : []),
+      ...(describePiHealth(pi) ? [describePiHealth(pi)] : []),
     ].join(', ');
   };
 
   await delivery.start();
+  status?.start();
   let metricsServer: Server | undefined;
   if (config.metrics.listen) metricsServer = await serveMetrics(config.metrics.listen, metrics.registry, log);
   try {
@@ -80,7 +107,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
   } catch (err) {
     // Nothing was captured; close the sinks so the process can exit cleanly.
     metricsServer?.close();
-    await delivery.stop();
+    await Promise.all([delivery.stop(), status?.stop()]);
     throw err;
   }
   notifier.ready(statusLine());
@@ -100,6 +127,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
     lastPassed = p.passed;
     lastAt = now;
     notifier.status(statusLine());
+    void readPiHealth(piFiles).then((v) => (pi = v));
   }, 5000));
   if (notifier.watchdogIntervalMs > 0) {
     timers.push(setInterval(() => {
@@ -129,7 +157,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
       for (const t of timers) clearInterval(t);
       await source.stop();
       await loop.catch((err: unknown) => log.error('frame loop failed', { error: err as Error }));
-      await delivery.stop();
+      await Promise.all([delivery.stop(), status?.stop()]);
       metricsServer?.close();
       const d = delivery.status();
       log.info('stopped', { sent: d.acked, spooledFrames: d.spooled.frames, dropped: totalDropped(d) });

@@ -9,11 +9,17 @@ import { splitHostPort, type Logger } from '@frameline/shared';
 import type { CameraStats } from '../camera/index.js';
 import type { PipelineStats } from '../pipeline/index.js';
 import type { DeliveryStatus } from '../delivery/index.js';
+import type { PiHealth } from '@frameline/shared';
+import type { StatusPublisherStats } from './status-publisher.js';
 
 export interface StatsSources {
   camera: () => CameraStats;
   pipeline: () => PipelineStats;
   delivery: () => DeliveryStatus;
+  /** The latest Pi health reading; gauges stay empty where the hardware offers none. */
+  pi?: () => PiHealth;
+  /** The status publisher's counters, when status records are on. */
+  status?: () => StatusPublisherStats;
 }
 
 export interface AgentMetrics {
@@ -39,6 +45,27 @@ function mirroredCounter(registry: client.Registry, name: string, help: string, 
 
 function gauge(registry: client.Registry, name: string, help: string, read: () => number): void {
   const g: client.Gauge = new client.Gauge({ name, help, registers: [registry], collect() { g.set(read()); } });
+}
+
+/** SoC temperature and the firmware's throttled flags; no sample at all (not 0) where the hardware offers none. */
+function piGauges(registry: client.Registry, p: string, read: () => PiHealth): void {
+  const temp: client.Gauge<'sensor'> = new client.Gauge({
+    name: `${p}soc_temperature_celsius`, help: 'Raspberry Pi SoC temperature.', labelNames: ['sensor'], registers: [registry],
+    collect() {
+      const t = read().socTempC;
+      if (t === undefined) temp.reset();
+      else temp.set({ sensor: 'soc' }, t);
+    },
+  });
+  const flags = ['underVoltageNow', 'frequencyCappedNow', 'throttledNow', 'softTempLimitNow', 'underVoltageOccurred', 'frequencyCappedOccurred', 'throttledOccurred', 'softTempLimitOccurred'] as const;
+  const throttled: client.Gauge<'flag'> = new client.Gauge({
+    name: `${p}pi_throttled`, help: 'Raspberry Pi firmware throttled flags (get_throttled), 1 when set; "Occurred" ones since boot.', labelNames: ['flag'], registers: [registry],
+    collect() {
+      const t = read().throttled;
+      if (!t) return throttled.reset();
+      for (const f of flags) throttled.set({ flag: f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, t[f] ? 1 : 0);
+    },
+  });
 }
 
 export function createAgentMetrics(camera: string, sources: StatsSources): AgentMetrics {
@@ -67,6 +94,13 @@ export function createAgentMetrics(camera: string, sources: StatsSources): Agent
   gauge(registry, `${p}spool_frames`, 'Frames waiting in the disk spool.', () => sources.delivery().spooled.frames);
   gauge(registry, `${p}queue_frames`, 'Frames waiting in memory for the broker.', () => sources.delivery().queued.frames);
   gauge(registry, `${p}broker_connected`, '1 when the broker connection is up.', () => (sources.delivery().broker === 'connected' ? 1 : 0));
+  if (sources.pi) piGauges(registry, p, sources.pi);
+  const status = sources.status;
+  if (status) {
+    mirroredCounter(registry, `${p}status_records_sent_total`, 'Status records the broker acknowledged (topics.agents).', [], () => ({ '': status().sent }));
+    mirroredCounter(registry, `${p}status_records_superseded_total`, 'Status records replaced by a newer one before they could be sent.', [], () => ({ '': status().superseded }));
+    mirroredCounter(registry, `${p}status_changes_total`, 'Statuses taken at once because the broker state, camera state or last error changed.', [], () => ({ '': status().changes }));
+  }
   const latency = new client.Histogram({
     name: `${p}send_latency_seconds`,
     help: 'From submit (capture, for spooled frames) to broker acknowledgement.',
