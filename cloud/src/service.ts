@@ -4,7 +4,7 @@
 // after them, so nothing flows into a closed pipe.
 import { availableParallelism } from 'node:os';
 import client from 'prom-client';
-import { authorizationDenial, createKafka, explainKafkaError, type AuthorizationDenial, type KafkaConnection, type Logger } from '@frameline/shared';
+import { authorizationDenial, createKafka, explainKafkaError, type AgentStatus, type AuthorizationDenial, type KafkaConnection, type Logger } from '@frameline/shared';
 import { describeRefusal } from './refusal.js';
 import type { CloudConfig } from './config.js';
 import type { PoseResult } from './inference/index.js';
@@ -56,6 +56,8 @@ export interface CloudService {
   registry: client.Registry;
   health(): Promise<HealthReport>;
   counts(): ServiceCounts;
+  /** In-process subscription to the agents' statuses as the fleet takes them; returns an unsubscribe function. */
+  onAgentStatus(listener: (status: AgentStatus) => void): () => void;
   /** The fleet view (agents' latest statuses, worst first); empty when fleet.enabled is false. */
   fleet(): FleetAgentView[];
   /** Set once the broker's ACLs refused something (what and the ACL to add); the service cannot work until fixed. */
@@ -97,6 +99,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
   const http = createHttpServer(config.http.listen, deps.logger);
   // The live dashboard sees every frame the ingest stage takes and every result.
   let fleet: Fleet | undefined;
+  const statusListeners = new Set<(status: AgentStatus) => void>();
   const dashboard = createDashboard({ http, token: config.http.tokenFile, logger: deps.logger, registry, hub: { fleet: () => fleet?.view() ?? [] } });
   const windows = dashboard.tapFrames(createWindows<PoseResult>(config.ingest.windowSize));
   const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 });
@@ -160,7 +163,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     const f = config.fleet;
     fleet = createFleet({
       kafka, topic: config.topics.agents, alertsTopic: config.topics.alerts, groupPrefix: config.kafka.groupId, logger: deps.logger, registry,
-      publisher: alertPublisher, onAlert: publishAlert,
+      publisher: alertPublisher, onAlert: publishAlert, onStatus: (status) => { for (const l of statusListeners) l(status); },
       // Exactly one instance of the group holds partition 0 of the frames topic: it raises the fleet's alerts.
       isAlertOwner: () => ingest.owns(config.topics.frames, 0),
       maxAgents: f.maxAgents, offlineAfterMs: f.offlineAfter, spoolingAfterMs: f.spoolingAfter, forgetAfterMs: f.forgetAfter,
@@ -177,6 +180,10 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     health,
     refusal: () => refusal,
     fleet: () => fleet?.view() ?? [],
+    onAgentStatus(listener) {
+      statusListeners.add(listener);
+      return () => void statusListeners.delete(listener);
+    },
     counts() {
       const ih = ingest.health();
       const oc = outcomes.counts();

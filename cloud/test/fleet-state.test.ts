@@ -85,3 +85,12 @@ test('the view sorts worst first; agents beyond maxAgents are refused; silent on
   fleet.remove('CAMERA-2');
   assert.equal(fleet.size(), 0);
 });
+
+test('silence while this instance could not read the status topic is no evidence of an offline agent', () => {
+  const fleet = createFleetState(OPTIONS);
+  fleet.observe(status('CAMERA-1', 0), 0);
+  // the cloud lost the broker from 5 s to 15 s: the agent's silence counts from 15 s
+  assert.deepEqual(fleet.check(20_000, 15_000), []);
+  assert.equal(fleet.view(20_000, 15_000)[0]?.health, 'healthy');
+  assert.equal(fleet.check(25_001, 15_000)[0]?.kind, 'agent-offline');
+});

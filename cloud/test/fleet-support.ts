@@ -23,9 +23,9 @@ export async function fleetTopics(broker: TestBroker, prefix: string): Promise<F
   return all;
 }
 
-/** The fleet alerts on the alerts topic (all of them, read from the beginning; settleMs more to catch duplicates). */
-export async function fleetAlerts(broker: TestBroker, topic: string, count: number, settleMs: number): Promise<FleetAlertRecord[]> {
-  const got = await broker.readRecords(topic, { count, filter: (m) => m.headers?.['fl-kind']?.toString().startsWith('agent-') ?? false, timeoutMs: 60_000, settleMs });
+/** The fleet alerts on the alerts topic: all of them, read from the beginning until `count` arrived (or timeoutMs), then settleMs more to catch duplicates. */
+export async function fleetAlerts(broker: TestBroker, topic: string, count: number, settleMs: number, timeoutMs = 60_000): Promise<FleetAlertRecord[]> {
+  const got = await broker.readRecords(topic, { count, filter: (m) => m.headers?.['fl-kind']?.toString().startsWith('agent-') ?? false, timeoutMs, settleMs });
   return got.map((r) => JSON.parse(r.message.value!.toString()) as FleetAlertRecord);
 }
 

@@ -53,11 +53,16 @@ export interface FleetDeps extends FleetOptions {
   /** Whether this instance raises the fleet's alerts now. */
   isAlertOwner(): boolean;
   onAlert(alert: FleetAlertRecord): void;
+  /** Each status the fleet took, in topic order (after the view has it). */
+  onStatus?(status: AgentStatus): void;
   checkIntervalMs: number;
   /** How far back alert keys are read when this instance becomes the owner (alerts.dedupeHorizon). */
   dedupeHorizonMs: number;
   maxKeys: number;
 }
+
+/** Without an answered fetch this long the status topic is out of reach: silence is no evidence then. */
+const BLIND_MS = 5000;
 
 /** Margin for the agents' clocks when reading back by time: a Pi's clock may be behind ours. */
 const CLOCK_MARGIN_MS = 10 * 60_000;
@@ -65,7 +70,7 @@ const CLOCK_MARGIN_MS = 10 * 60_000;
 export function createFleet(d: FleetDeps): Fleet {
   const log = d.logger.child('fleet');
   const state = createFleetState(d);
-  const counters = createFleetMetrics(d.registry, () => state.view(Date.now()));
+  const counters = createFleetMetrics(d.registry, () => view(Date.now()));
   let loggedInvalid = false;
   let loggedOverLimit = false;
   const reader = createStatusReader({
@@ -82,6 +87,7 @@ export function createFleet(d: FleetDeps): Fleet {
         return;
       }
       counters.accepted.inc();
+      d.onStatus?.(status);
       if (out.added && reader.loaded()) log.info('agent joined the fleet', { camera: status.camera, version: status.version, run: status.run });
     },
     onRemove: (camera) => state.remove(camera),
@@ -93,13 +99,21 @@ export function createFleet(d: FleetDeps): Fleet {
   });
   let timer: NodeJS.Timeout | undefined;
   let checking = false;
+  // When this instance lost the broker too, every agent fell silent: offline
+  // counts only the silence since the status topic was in reach again.
+  let hearingSince = Infinity;
+  const hearing = (now: number): number => {
+    if (!reader.loaded() || now - reader.lastFetchAt() > BLIND_MS) hearingSince = Infinity;
+    else if (hearingSince === Infinity) hearingSince = now;
+    return Math.min(hearingSince, now);
+  };
   /** Owner with the keys on the topic read back: may publish. */
   let ready = false;
 
   async function check(): Promise<void> {
     if (!reader.loaded()) return;
     const now = Date.now();
-    const pending = state.check(now);
+    const pending = state.check(now, hearing(now));
     if (!d.isAlertOwner()) {
       ready = false;
       return;
@@ -117,6 +131,10 @@ export function createFleet(d: FleetDeps): Fleet {
       log.warn('fleet alert', { key: a.key, camera: a.camera, kind: a.kind, run: a.run, since: a.startedAt });
       d.onAlert(a);
     }
+  }
+
+  function view(now: number): FleetAgentView[] {
+    return state.view(now, hearing(now));
   }
 
   async function readBack(now: number): Promise<void> {
@@ -148,7 +166,7 @@ export function createFleet(d: FleetDeps): Fleet {
       clearInterval(timer);
       await reader.stop();
     },
-    view: (now = Date.now()) => state.view(now),
+    view: (now = Date.now()) => view(now),
   };
 }
 

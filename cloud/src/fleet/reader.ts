@@ -23,6 +23,8 @@ export interface StatusReader {
   start(): Promise<void>;
   /** True once every record that was on the topic at start has been read. */
   loaded(): boolean;
+  /** Epoch ms of the last fetch answered by the broker (one every fraction of a second while it is reachable). */
+  lastFetchAt(): number;
   stop(): Promise<void>;
 }
 
@@ -39,6 +41,8 @@ export function createStatusReader(o: StatusReaderOptions): StatusReader {
   const toLoad = new Map<number, number>();
   let isLoaded = false;
   let running = false;
+  let lastFetchAt = 0;
+  consumer.on(consumer.events.FETCH, () => void (lastFetchAt = Date.now()));
 
   function take(partition: number, offset: string, key: Buffer | null, value: Buffer | null, timestamp: string): void {
     const last = toLoad.get(partition);
@@ -81,6 +85,7 @@ export function createStatusReader(o: StatusReaderOptions): StatusReader {
       });
     },
     loaded: () => isLoaded,
+    lastFetchAt: () => lastFetchAt,
     async stop() {
       if (!running) return;
       running = false;

@@ -79,10 +79,13 @@ export interface FleetState {
   observe(status: AgentStatus, seenAt: number): ObserveResult;
   /** A tombstone (or an operator) removes the agent. */
   remove(camera: string): void;
-  /** Forgets silent agents and updates the episodes; returns the open episodes not yet raised. */
-  check(now: number): Episode[];
+  /**
+   * Forgets silent agents and updates the episodes; returns the open episodes not yet raised.
+   * `hearingSince`: since when this instance could read the status topic without a break (silence before it is no evidence).
+   */
+  check(now: number, hearingSince?: number): Episode[];
   /** The fleet view, worst first, then by camera id. */
-  view(now: number): FleetAgentView[];
+  view(now: number, hearingSince?: number): FleetAgentView[];
   /** The episode keys are published (or already on the topic). */
   markRaised(keys: Iterable<string>): void;
   /** Earliest `since` of the open episodes not yet raised; undefined when none. */
@@ -118,9 +121,9 @@ function statusConditions(s: AgentStatus, spoolingAfterMs: number): FleetAlertKi
   ];
 }
 
-function describe(e: Entry, now: number, o: FleetOptions): { health: AgentHealth; reasons: string[] } {
+function describe(e: Entry, now: number, hearingSince: number, o: FleetOptions): { health: AgentHealth; reasons: string[] } {
   const s = e.status;
-  const silent = now - e.seenAt;
+  const silent = now - Math.max(e.seenAt, hearingSince);
   if (silent > o.offlineAfterMs) return { health: 'offline', reasons: [`no status for ${Math.round(silent / 1000)} s`] };
   const failing: string[] = [];
   const degraded: string[] = [];
@@ -169,13 +172,13 @@ export function createFleetState(o: FleetOptions): FleetState {
       agents.delete(camera);
       for (const kind of ['agent-offline', 'agent-spooling', 'agent-throttled']) episodes.delete(`${camera}/${kind}`);
     },
-    check(now) {
+    check(now, hearingSince = -Infinity) {
       for (const [camera, e] of agents) {
         if (now - e.seenAt > o.forgetAfterMs) {
           this.remove(camera);
           continue;
         }
-        const offline = now - e.seenAt > o.offlineAfterMs;
+        const offline = now - Math.max(e.seenAt, hearingSince) > o.offlineAfterMs;
         if (offline) open(camera, 'agent-offline', e.status.run, e.status.at);
         else episodes.delete(`${camera}/agent-offline`);
         for (const kind of ['agent-spooling', 'agent-throttled'] as const) {
@@ -186,13 +189,13 @@ export function createFleetState(o: FleetOptions): FleetState {
       }
       return [...episodes.values()].filter((x) => !x.raised);
     },
-    view(now) {
+    view(now, hearingSince = -Infinity) {
       const rows: FleetAgentView[] = [];
       for (const [camera, e] of agents) {
         const s = e.status;
         const flags = throttledNow(s);
         rows.push({
-          camera, ...describe(e, now, o), run: s.run, version: s.version, lastSeenMs: Math.max(0, now - e.seenAt),
+          camera, ...describe(e, now, hearingSince, o), run: s.run, version: s.version, lastSeenMs: Math.max(0, now - e.seenAt),
           uptimeSeconds: s.uptimeSeconds, captureFps: s.captureFps, broker: s.broker, cameraState: s.cameraState,
           sent: s.sent, dropped: Object.values(s.dropped).reduce((a, b) => a + b, 0),
           spoolBytes: s.spool.bytes, spoolOldestAgeMs: s.spool.oldestAgeMs,
