@@ -53,20 +53,23 @@ function transitions(read: () => Promise<string | undefined> | string | undefine
   let on = true;
   const loop = (async () => {
     while (on) {
-      const v = await read();
+      const v = await Promise.resolve(read()).catch(() => undefined);
       if (v && seen.at(-1) !== v) seen.push(v);
       await sleep(everyMs);
     }
   })();
-  return { seen, stop: async () => { on = false; await loop; } };
+  return { seen, stop: async () => { on = false; await loop; } }; // stop() twice is fine
 }
 
 /** Whether `want` occurs in `seq` in this order (other entries may come between). */
 const inOrder = (seq: string[], want: string[]) => want.every(((i) => (w: string) => (i = seq.indexOf(w, i) + 1) > 0)(0));
 
-test('an agent whose broker goes away and comes back: spooling, catching-up, connected in the fleet view and /metrics, one agent-spooling alert', { timeout: 300_000 }, async (t) => {
+test('an agent whose broker goes away and comes back: spooling, catching-up, connected in the fleet view and /metrics, one agent-spooling alert', { timeout: 420_000 }, async (t) => {
   const CAMERA = 'CAMERA-5';
+  const t0 = Date.now();
+  const phase = (what: string) => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
   const broker = await startPrivateBroker('fleet-outage', 29660);
+  phase('private broker up');
   t.after(() => broker.destroy());
   const topics = TOPICS; // kafka.sh up provisions the default set, the status topic with it
   const service = createCloudService(fleetConfig(broker, topics, { spoolingAfter: '3s', offlineAfter: '60s' }), { logger, model: FAST_TEST_MODEL });
@@ -79,18 +82,21 @@ test('an agent whose broker goes away and comes back: spooling, catching-up, con
   // Backfill to its own topic at 15 frames/s: the spool drains over seconds, so catching-up lasts long enough to be seen.
   startAgent(t, broker, topics, CAMERA, dir, { backfill: 'separate', drainRate: { framesPerSec: 15 } });
   await waitFor('the agent healthy in the fleet view', () => service.fleet().find((a) => a.camera === CAMERA)?.health === 'healthy', 120_000);
+  phase('service and agent up, the agent healthy in the fleet view');
 
   const view = transitions(() => service.fleet().find((a) => a.camera === CAMERA)?.broker, 100);
   const metrics = transitions(async () => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return ['connected', 'spooling', 'catching-up', 'dropping', 'connecting'].find((state) => gauge(text, 'frameline_fleet_broker_state', { camera: CAMERA, state }) === 1);
   }, 200);
-  const t0 = Date.now();
+  t.after(() => Promise.all([view.stop(), metrics.stop()]));
   await broker.stop();
+  phase('broker stopped');
   await sleep(8000);
   await broker.start();
-  t.diagnostic(`broker down ${((Date.now() - t0) / 1000).toFixed(1)} s (stop, 8 s, start)`);
+  phase('broker started again');
   await waitFor('the agent connected again', () => inOrder(taken, ['spooling', 'catching-up', 'connected']), 180_000);
+  phase(`the agent connected again: ${taken.join(' -> ')}`);
   await waitFor('the view and /metrics show connected', () => view.seen.at(-1) === 'connected' && metrics.seen.at(-1) === 'connected', 30_000);
   await view.stop();
   await metrics.stop();

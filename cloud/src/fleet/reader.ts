@@ -43,6 +43,9 @@ export function createStatusReader(o: StatusReaderOptions): StatusReader {
   let running = false;
   let lastFetchAt = 0;
   consumer.on(consumer.events.FETCH, () => void (lastFetchAt = Date.now()));
+  consumer.on(consumer.events.CRASH, (e) => {
+    log.error('the status reader crashed; the fleet view stops updating (no agent is judged offline meanwhile)', { error: e.payload.error, restart: e.payload.restart });
+  });
 
   function take(partition: number, offset: string, key: Buffer | null, value: Buffer | null, timestamp: string): void {
     const last = toLoad.get(partition);
