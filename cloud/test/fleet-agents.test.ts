@@ -64,7 +64,7 @@ function transitions(read: () => Promise<string | undefined> | string | undefine
 /** Whether `want` occurs in `seq` in this order (other entries may come between). */
 const inOrder = (seq: string[], want: string[]) => want.every(((i) => (w: string) => (i = seq.indexOf(w, i) + 1) > 0)(0));
 
-test('an agent whose broker goes away and comes back: spooling, catching-up, connected in the fleet view and /metrics, one agent-spooling alert', { timeout: 420_000 }, async (t) => {
+test('an agent whose broker goes away and comes back: spooling, catching-up, connected in the fleet view and /metrics, one agent-spooling alert', { timeout: 540_000 }, async (t) => {
   const CAMERA = 'CAMERA-5';
   const t0 = Date.now();
   const phase = (what: string) => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
