@@ -105,9 +105,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: R
   try {
     await source.start();
   } catch (err) {
-    // Nothing was captured; close the sinks so the process can exit cleanly.
+    // Nothing was captured; tell the fleet why, close the sinks so the process can exit cleanly.
+    status?.publishNow({ cameraState: 'missing', lastError: (err as Error).message.slice(0, 512) });
     metricsServer?.close();
-    await Promise.all([delivery.stop(), status?.stop()]);
+    await Promise.all([delivery.stop(), status?.stop(5000)]);
     throw err;
   }
   notifier.ready(statusLine());

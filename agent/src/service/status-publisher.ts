@@ -40,9 +40,9 @@ export interface StatusPublisherStats {
 export interface StatusPublisher {
   /** Takes the first status at once and starts the timers; connects in the background. */
   start(): void;
-  /** Takes a status now and puts it in the slot (e.g. on a change noticed elsewhere). */
-  publishNow(): void;
-  /** Tries to send the status in the slot for at most `flushMs`, then disconnects. */
+  /** Takes a status now, with `patch` applied (e.g. a camera that failed to start), and puts it in the slot. */
+  publishNow(patch?: Partial<Pick<AgentStatus, 'cameraState' | 'lastError'>>): void;
+  /** Tries to send the status in the slot for at most `flushMs` (default 2000), then disconnects. */
   stop(flushMs?: number): Promise<void>;
   stats(): StatusPublisherStats;
 }
@@ -65,6 +65,8 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
   const stopSignal = createSignal();
   const counters: StatusPublisherStats = { sent: 0, superseded: 0, failed: 0, changes: 0, connected: false };
   let slot: AgentStatus | undefined;
+  /** The status of the send under way (still in the slot until acknowledged). */
+  let sending: AgentStatus | undefined;
   let producer: Producer | undefined;
   let closing = false;
   let loop: Promise<void> | undefined;
@@ -72,7 +74,8 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
   const timers: NodeJS.Timeout[] = [];
 
   function offer(status: AgentStatus): void {
-    if (slot) counters.superseded++;
+    // One being sent is counted only if its send fails (it may still arrive).
+    if (slot && slot !== sending) counters.superseded++;
     slot = status;
     wake.notify();
   }
@@ -89,12 +92,20 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
   }
 
   async function sendSlot(p: Producer, status: AgentStatus): Promise<void> {
-    await p.send({
-      topic: options.topic,
-      acks: -1,
-      timeout: sendTimeoutMs,
-      messages: [{ key: status.camera, value: JSON.stringify(status), timestamp: String(status.at) }],
-    });
+    sending = status;
+    try {
+      await p.send({
+        topic: options.topic,
+        acks: -1,
+        timeout: sendTimeoutMs,
+        messages: [{ key: status.camera, value: JSON.stringify(status), timestamp: String(status.at) }],
+      });
+    } catch (e) {
+      if (slot !== status) counters.superseded++;
+      throw e;
+    } finally {
+      sending = undefined;
+    }
     counters.sent++;
     if (slot === status) slot = undefined;
   }
@@ -106,7 +117,7 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
     producer = undefined;
     await old?.disconnect().catch(() => undefined);
     // Once per outage at warn; the frames' own connection loop reports the outage too.
-    (warned ? log.debug : log.warn)(`${what} failed; the latest status is kept and sent when the broker is back`, {
+    (warned ? log.debug : log.warn)(`${what} failed; keeping the latest status and trying again`, {
       error: explainKafkaError(e, options.kafka).message,
       superseded: counters.superseded,
     });
@@ -129,7 +140,12 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
           await failed(e, 'connecting for status records');
           continue;
         }
-        if (closing) break;
+        if (closing) {
+          // stop() ran while this attempt was under way: leave nothing connected.
+          await producer.disconnect().catch(() => undefined);
+          producer = undefined;
+          break;
+        }
         counters.connected = true;
       }
       try {
@@ -160,14 +176,14 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
       }, options.changeCheckMs ?? 500));
       for (const t of timers) t.unref();
     },
-    publishNow() {
-      offer(taker.take());
+    publishNow(patch = {}) {
+      offer({ ...taker.take(), ...patch });
     },
     async stop(flushMs = 2000) {
       for (const t of timers) clearInterval(t);
-      // Give the slot one chance while connected; a status is not worth delaying a shutdown for.
+      // A short, bounded chance for the last status; a status is not worth delaying a shutdown for long.
       const deadline = Date.now() + flushMs;
-      while (slot && counters.connected && Date.now() < deadline) await sleep(50);
+      while (slot && Date.now() < deadline) await sleep(50);
       closing = true;
       wake.notify();
       stopSignal.notify();
