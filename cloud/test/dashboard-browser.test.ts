@@ -78,8 +78,8 @@ test('the dashboard shows three live cameras with changing images, skeletons and
   writeFileSync(configFile, JSON.stringify({
     kafka: { brokers: p['bootstrap.internal'], username: p['sasl.cloud.username'], passwordFile: p['sasl.cloud.password.file'], groupId: `frameline-test-dash-${Date.now()}`, sessionTimeout: '6s' },
     topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq, agents: topics.agents },
-    // an agent stopped for 5 s is offline (the default is a minute)
-    fleet: { offlineAfter: '5s' },
+    // an agent silent for 15 s is offline (the default is a minute; agents here send every 2 s)
+    fleet: { offlineAfter: '15s' },
     // 3 s rather than the demo's 1 s: on a loaded test machine frames still get inferred.
     scheduler: { workers: 1, maxLagMs: '3s' },
     model: { kind: 'blazepose', variant: 'lite', detector: 'multi', threads: 1 },
