@@ -154,7 +154,8 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
   const publishAlert = (alert: AlertRecord) => {
     dashboard.hub.alert({
       key: alert.key, camera: alert.camera, kind: alert.label ? `${alert.kind} ${alert.label}` : alert.kind, score: alert.score,
-      startedAt: alert.startedAt, endedAt: alert.endedAt, track: alert.tracks.join(','), seqs: alert.seqs,
+      startedAt: alert.startedAt, endedAt: alert.endedAt, seqs: alert.seqs,
+      ...(alert.tracks.length > 0 ? { track: alert.tracks.join(',') } : {}), // fleet alerts concern no track
       ...(alert.snapshot ? { snapshot: alert.snapshot.base64 } : {}),
     });
     for (const l of alertListeners) l(alert);

@@ -196,6 +196,7 @@ function showAlert(a) {
   li.classList.toggle('ended', Boolean(a.endedAt));
   const [img, body] = li.children;
   if (a.snapshot) img.src = `data:image/jpeg;base64,${a.snapshot}`;
+  img.hidden = !a.snapshot; // fleet alerts carry no frame
   img.alt = `${a.kind} on ${a.camera}`;
   const { title, meta } = alertText(a);
   body.replaceChildren(Object.assign(document.createElement('div'), { className: 'kind', textContent: title }), Object.assign(document.createElement('div'), { className: 'meta', textContent: meta }));
