@@ -87,7 +87,11 @@ export function createFleet(d: FleetDeps): Fleet {
         return;
       }
       counters.accepted.inc();
-      d.onStatus?.(status);
+      try {
+        d.onStatus?.(status);
+      } catch (err) {
+        log.error('agent status listener failed', { error: err as Error });
+      }
       if (out.added && reader.loaded()) log.info('agent joined the fleet', { camera: status.camera, version: status.version, run: status.run });
     },
     onRemove: (camera) => state.remove(camera),

@@ -48,14 +48,22 @@ export function createStatusReader(o: StatusReaderOptions): StatusReader {
   });
 
   function take(partition: number, offset: string, key: Buffer | null, value: Buffer | null, timestamp: string): void {
-    const last = toLoad.get(partition);
-    if (last !== undefined && Number(offset) >= last) {
-      toLoad.delete(partition);
-      if (toLoad.size === 0 && !isLoaded) {
-        isLoaded = true;
-        log.info('fleet loaded from the status topic', { topic: o.topic });
+    try {
+      handle(key, value, timestamp);
+    } finally {
+      // after the record: the last one present at start still counts as history
+      const last = toLoad.get(partition);
+      if (last !== undefined && Number(offset) >= last) {
+        toLoad.delete(partition);
+        if (toLoad.size === 0 && !isLoaded) {
+          isLoaded = true;
+          log.info('fleet loaded from the status topic', { topic: o.topic });
+        }
       }
     }
+  }
+
+  function handle(key: Buffer | null, value: Buffer | null, timestamp: string): void {
     const camera = key?.toString('utf8') ?? '';
     if (value === null) {
       if (camera) o.onRemove(camera);
