@@ -190,7 +190,8 @@ test('the dashboard shows three live cameras with changing images, skeletons and
   await page.locator('#alert-view[open]').waitFor({ state: 'detached', timeout: 60_000 });
   service.live.alert({ ...alert, endedAt: record.capturedAt + 4000 });
   await page.locator(`#alerts li.ended[data-key="${alert.key}"]`).waitFor({ timeout: 60_000 });
-  assert.equal(await page.locator('#alerts li').count(), 1, 'the update replaced the entry');
+  // (an agent starved on a loaded machine may add an agent-offline alert of its own: not counted here)
+  assert.equal(await page.locator('#alerts li', { hasNotText: /agent-(offline|spooling|throttled)/i }).count(), 1, 'the update replaced the entry');
 
   phase('the alert is listed, shown larger and updated');
 
