@@ -35,7 +35,7 @@ function metricValue(text: string, name: string): number {
   return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-test('agent status records: every interval, on change, latest only through a broker outage', { timeout: 5 * 60_000 }, async (t) => {
+test('agent status records: every interval, on change, latest only through a broker outage', { timeout: 9 * 60_000 }, async (t) => {
   const broker = await startPrivateBroker('agent-status', 29530);
   const dir = mkdtempSync(join(tmpdir(), 'fl-status-'));
   let agent: RunningAgent | undefined;
