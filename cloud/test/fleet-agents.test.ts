@@ -79,8 +79,8 @@ test('an agent whose broker goes away and comes back: spooling, catching-up, con
   service.onAgentStatus((s: AgentStatus) => { if (s.camera === CAMERA && taken.at(-1) !== s.broker) taken.push(s.broker); });
   const port = service.http.address()!.port;
   const dir = mkdtempSync(join(tmpdir(), 'fl-fleet-outage-'));
-  // Backfill to its own topic at 15 frames/s: the spool drains over seconds, so catching-up lasts long enough to be seen.
-  startAgent(t, broker, topics, CAMERA, dir, { backfill: 'separate', drainRate: { framesPerSec: 15 } });
+  // Backfill to its own topic at 10 frames/s: the spool of the outage drains over many seconds, so catching-up lasts long enough to be seen.
+  startAgent(t, broker, topics, CAMERA, dir, { backfill: 'separate', drainRate: { framesPerSec: 10 } });
   await waitFor('the agent healthy in the fleet view', () => service.fleet().find((a) => a.camera === CAMERA)?.health === 'healthy', 120_000);
   phase('service and agent up, the agent healthy in the fleet view');
 

@@ -36,7 +36,8 @@ export function createStatusReader(o: StatusReaderOptions): StatusReader {
   // prefix and nothing else). No offsets are committed: each start reads the
   // compacted topic from its beginning, and the broker drops the empty group.
   const groupId = `${o.groupPrefix}-fleet-${randomUUID().slice(0, 8)}`;
-  const consumer: Consumer = o.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
+  // After a broker outage the reader restarts within seconds (kafkajs waits up to maxRetryTime), so the view is fresh again soon.
+  const consumer: Consumer = o.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250, retry: { initialRetryTime: 300, maxRetryTime: 3000, retries: 8 } });
   /** partition -> last offset present at start, still to be read. */
   const toLoad = new Map<number, number>();
   let isLoaded = false;
