@@ -79,8 +79,8 @@ test('an agent whose broker goes away and comes back: spooling, catching-up, con
   service.onAgentStatus((s: AgentStatus) => { if (s.camera === CAMERA && taken.at(-1) !== s.broker) taken.push(s.broker); });
   const port = service.http.address()!.port;
   const dir = mkdtempSync(join(tmpdir(), 'fl-fleet-outage-'));
-  // Backfill to its own topic at 10 frames/s: the spool of the outage drains over many seconds, so catching-up lasts long enough to be seen.
-  startAgent(t, broker, topics, CAMERA, dir, { backfill: 'separate', drainRate: { framesPerSec: 10 } });
+  // Backfill to its own topic at 15 frames/s: the spool of the outage drains over many seconds, so catching-up lasts long enough to be seen.
+  startAgent(t, broker, topics, CAMERA, dir, { backfill: 'separate', drainRate: { framesPerSec: 15 } });
   await waitFor('the agent healthy in the fleet view', () => service.fleet().find((a) => a.camera === CAMERA)?.health === 'healthy', 120_000);
   phase('service and agent up, the agent healthy in the fleet view');
 
@@ -95,7 +95,8 @@ test('an agent whose broker goes away and comes back: spooling, catching-up, con
   await sleep(8000);
   await broker.start();
   phase('broker started again');
-  await waitFor('the agent connected again', () => inOrder(taken, ['spooling', 'catching-up', 'connected']), 180_000);
+  await waitFor('the agent connected again', () => inOrder(taken, ['spooling', 'catching-up', 'connected']), 180_000)
+    .catch((err: Error) => assert.fail(`${err.message}: the cloud took ${taken.join(' -> ')}; view ${view.seen.join(' -> ')}`));
   phase(`the agent connected again: ${taken.join(' -> ')}`);
   await waitFor('the view and /metrics show connected', () => view.seen.at(-1) === 'connected' && metrics.seen.at(-1) === 'connected', 30_000);
   await view.stop();

@@ -45,7 +45,9 @@ export function createStatusReader(o: StatusReaderOptions): StatusReader {
   let lastFetchAt = 0;
   consumer.on(consumer.events.FETCH, () => void (lastFetchAt = Date.now()));
   consumer.on(consumer.events.CRASH, (e) => {
-    log.error('the status reader crashed; the fleet view stops updating (no agent is judged offline meanwhile)', { error: e.payload.error, restart: e.payload.restart });
+    const message = 'the status reader failed; the fleet view stops updating until it is back (no agent is judged offline meanwhile)';
+    if (e.payload.restart) log.warn(message, { error: e.payload.error });
+    else log.error(message, { error: e.payload.error });
   });
 
   function take(partition: number, offset: string, key: Buffer | null, value: Buffer | null, timestamp: string): void {
