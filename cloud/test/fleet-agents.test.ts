@@ -21,8 +21,19 @@ const AGENT = join(REPO_ROOT, 'agent/bin/frameline-agent.js');
 const logger = createLogger({ level: 'error', scope: 'test' });
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Starts a real agent process; stopped (SIGTERM) after the test unless it exited. */
-function startAgent(t: TestContext, broker: TestBroker, topics: Required<TopicSet>, camera: string, dir: string, delivery: Record<string, unknown> = {}): ChildProcess {
+type Cleanups = (() => Promise<unknown>)[];
+
+/** Runs the cleanups last in, first out (node:test runs after hooks in the order they were added): agents, then the service, then the broker. */
+function cleanups(t: TestContext): Cleanups {
+  const list: Cleanups = [];
+  t.after(async () => {
+    for (const c of list.reverse()) await c().catch(() => {});
+  });
+  return list;
+}
+
+/** Starts a real agent process; stopped (SIGTERM) at cleanup unless it exited. */
+function startAgent(after: Cleanups, broker: TestBroker, topics: Required<TopicSet>, camera: string, dir: string, delivery: Record<string, unknown> = {}): ChildProcess {
   const p = broker.props;
   const file = join(dir, `${camera}.json`);
   writeFileSync(file, JSON.stringify({
@@ -35,7 +46,7 @@ function startAgent(t: TestContext, broker: TestBroker, topics: Required<TopicSe
     log: { level: 'error' },
   }));
   const agent = spawn(process.execPath, [AGENT, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'] });
-  t.after(async () => {
+  after.push(async () => {
     if (agent.exitCode !== null || agent.signalCode !== null) return;
     agent.kill('SIGTERM');
     await new Promise((r) => agent.once('exit', r));
@@ -68,19 +79,20 @@ test('an agent whose broker goes away and comes back: spooling, catching-up, con
   const CAMERA = 'CAMERA-5';
   const t0 = Date.now();
   const phase = (what: string) => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
+  const after = cleanups(t);
   const broker = await startPrivateBroker('fleet-outage', 29660);
   phase('private broker up');
-  t.after(() => broker.destroy());
+  after.push(() => broker.destroy());
   const topics = TOPICS; // kafka.sh up provisions the default set, the status topic with it
   const service = createCloudService(fleetConfig(broker, topics, { spoolingAfter: '12s', offlineAfter: '60s' }), { logger, model: FAST_TEST_MODEL });
-  t.after(() => service.stop());
+  after.push(() => service.stop());
   await service.start();
   const taken: string[] = [];
   service.onAgentStatus((s: AgentStatus) => { if (s.camera === CAMERA && taken.at(-1) !== s.broker) taken.push(s.broker); });
   const port = service.http.address()!.port;
   const dir = mkdtempSync(join(tmpdir(), 'fl-fleet-outage-'));
   // Backfill to its own topic at 15 frames/s: the spool of the outage drains over many seconds, so catching-up lasts long enough to be seen.
-  startAgent(t, broker, topics, CAMERA, dir, { backfill: 'separate', drainRate: { framesPerSec: 15 } });
+  startAgent(after, broker, topics, CAMERA, dir, { backfill: 'separate', drainRate: { framesPerSec: 15 } });
   await waitFor('the agent healthy in the fleet view', () => service.fleet().find((a) => a.camera === CAMERA)?.health === 'healthy', 120_000);
   phase('service and agent up, the agent healthy in the fleet view');
 
@@ -91,7 +103,7 @@ test('an agent whose broker goes away and comes back: spooling, catching-up, con
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return ['connected', 'spooling', 'catching-up', 'dropping', 'connecting'].find((state) => gauge(text, 'frameline_fleet_broker_state', { camera: CAMERA, state }) === 1);
   }, 200);
-  t.after(() => Promise.all([view.stop(), metrics.stop()]));
+  after.push(() => Promise.all([view.stop(), metrics.stop()]));
   await broker.stop();
   phase('broker stopped');
   await sleep(8000);
@@ -119,13 +131,14 @@ test('an agent killed with SIGKILL: one agent-offline after fleet.offlineAfter, 
   const CAMERA = 'CAMERA-6';
   const broker = await sharedBroker();
   const topics = await fleetTopics(broker, 'fleet-kill');
+  const after = cleanups(t);
   const service = createCloudService(fleetConfig(broker, topics, { offlineAfter: '4s' }), { logger, model: FAST_TEST_MODEL });
-  t.after(() => service.stop());
+  after.push(() => service.stop());
   await service.start();
   const port = service.http.address()!.port;
   const row = () => service.fleet().find((a) => a.camera === CAMERA);
   const dir = mkdtempSync(join(tmpdir(), 'fl-fleet-kill-'));
-  const first = startAgent(t, broker, topics, CAMERA, dir);
+  const first = startAgent(after, broker, topics, CAMERA, dir);
   await waitFor('the agent healthy in the fleet view', () => row()?.health === 'healthy', 120_000);
   const run1 = row()!.run;
 
@@ -138,7 +151,7 @@ test('an agent killed with SIGKILL: one agent-offline after fleet.offlineAfter, 
   let alerts = await fleetAlerts(broker, topics.alerts, 1, 3000);
   assert.deepEqual(alerts.map((a) => [a.camera, a.kind, a.run]), [[CAMERA, 'agent-offline', run1]], 'one alert, naming the killed run');
 
-  startAgent(t, broker, topics, CAMERA, dir);
+  startAgent(after, broker, topics, CAMERA, dir);
   await waitFor('the agent back with a new run', () => row()?.run !== run1 && row()?.health === 'healthy', 120_000);
   alerts = await fleetAlerts(broker, topics.alerts, 2, 0, 5000);
   assert.equal(alerts.length, 1, `no second alert once it is back: ${JSON.stringify(alerts.map((a) => [a.kind, a.run]))}`);
