@@ -39,7 +39,7 @@ export interface CloudConfig {
     sessionTimeout: number;
     maxFetchBytes: number;
   };
-  topics: { frames: string; backfill: string; inferences: string; alerts: string; dlq: string };
+  topics: { frames: string; backfill: string; inferences: string; alerts: string; dlq: string; agents: string };
   ingest: {
     cameraFrom: CameraFrom;
     cameraPrefix: string;
@@ -59,6 +59,20 @@ export interface CloudConfig {
   log: { level: 'error' | 'warn' | 'info' | 'debug' };
   analysis: AnalysisConfig;
   alerts: AlertsConfig;
+  fleet: FleetConfig;
+}
+
+export interface FleetConfig {
+  enabled: boolean;
+  /** ms without a status before an agent counts as offline. */
+  offlineAfter: number;
+  /** ms: an agent whose oldest spooled frame is older than this is spooling (alert). */
+  spoolingAfter: number;
+  /** ms without a status after which an agent leaves the fleet view (a retired Pi). */
+  forgetAfter: number;
+  maxAgents: number;
+  /** ms between checks for offline agents. */
+  checkInterval: number;
 }
 
 const env = (path: string) => `FRAMELINE_CLOUD_${path.replace(/([a-z])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
@@ -92,6 +106,7 @@ export const cloudSchema = {
     inferences: key('topics.inferences', 'Results topic (JSON, keyed by camera).', String, TOPICS.inferences),
     alerts: key('topics.alerts', 'Alerts topic (JSON, keyed by camera; see cloud/src/publish/ALERTS.md).', String, TOPICS.alerts),
     dlq: key('topics.dlq', 'Dead-letter topic for records that are not valid frames.', String, TOPICS.dlq),
+    agents: key('topics.agents', 'The agents\' compacted status topic (shared/src/record/agent-status.ts), read for the fleet view, gauges and alerts.', String, TOPICS.agents),
   },
   ingest: {
     cameraFrom: key('ingest.cameraFrom', 'headers (our agent) | key (record key is the camera) | partition (partition N is camera N+1).', ['headers', 'key', 'partition'], 'headers' as CameraFrom),
@@ -138,6 +153,14 @@ export const cloudSchema = {
     level: key('log.level', 'error | warn | info | debug.', ['error', 'warn', 'info', 'debug'], 'info'),
   },
   ...analysisSchema(key),
+  fleet: {
+    enabled: key('fleet.enabled', 'Read topics.agents: fleet view, frameline_fleet_* gauges, agent-offline/-spooling/-throttled alerts.', Boolean, true),
+    offlineAfter: key('fleet.offlineAfter', 'An agent without a status this long is offline (alert agent-offline); several status periods (agent status.intervalSeconds, 10 s).', 'duration', 60_000),
+    spoolingAfter: key('fleet.spoolingAfter', 'An agent whose oldest spooled frame is older than this is spooling (alert agent-spooling).', 'duration', 60_000),
+    forgetAfter: key('fleet.forgetAfter', 'An agent without a status this long leaves the fleet view and gauges (a retired Pi; a tombstone on topics.agents removes it at once).', 'duration', 7 * 86_400_000),
+    maxAgents: key('fleet.maxAgents', 'Most agents tracked (gauge label sets); statuses of further agents are counted and dropped.', 'nat', 1000),
+    checkInterval: key('fleet.checkInterval', 'How often agents are checked for the offline and other conditions.', 'duration', 1000),
+  },
 };
 
 let listenRegistered = false;
@@ -179,6 +202,10 @@ function checkRanges(c: CloudConfig, source: string): void {
     issues.push({ key: 'http.tokenFile', message: `http.listen "${c.http.listen}" is reachable from other hosts, so the dashboard needs an access token: put one in a file (e.g. openssl rand -hex 32 > dashboard.token; chmod 600) and set http.tokenFile, or listen on 127.0.0.1` });
   }
   issues.push(...checkAnalysis(c.analysis, c.alerts));
+  if (c.fleet.maxAgents < 1) issues.push({ key: 'fleet.maxAgents', message: 'must be at least 1' });
+  if (c.fleet.offlineAfter < 1000) issues.push({ key: 'fleet.offlineAfter', message: 'must be at least 1s' });
+  if (c.fleet.forgetAfter <= c.fleet.offlineAfter) issues.push({ key: 'fleet.forgetAfter', message: 'must be longer than fleet.offlineAfter' });
+  if (c.fleet.checkInterval < 100) issues.push({ key: 'fleet.checkInterval', message: 'must be at least 100ms' });
   if (issues.length > 0) throw new ConfigError(source, issues);
 }
 

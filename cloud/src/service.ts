@@ -4,7 +4,7 @@
 // after them, so nothing flows into a closed pipe.
 import { availableParallelism } from 'node:os';
 import client from 'prom-client';
-import { authorizationDenial, createKafka, explainKafkaError, type AuthorizationDenial, type KafkaConnection, type Logger } from '@frameline/shared';
+import { authorizationDenial, createKafka, explainKafkaError, type AgentStatus, type AuthorizationDenial, type KafkaConnection, type Logger } from '@frameline/shared';
 import { describeRefusal } from './refusal.js';
 import type { CloudConfig } from './config.js';
 import type { PoseResult } from './inference/index.js';
@@ -25,6 +25,9 @@ import { createDetectionSchedule } from './inference/tracking.js';
 import { createHttpServer, type HttpServer } from './web/server.js';
 import { createDashboard } from './web/dashboard.js';
 import type { LiveHub } from './web/live-hub.js';
+import type { FleetAgentView } from './fleet/state.js';
+import { createAlertPublisher, type AlertRecord } from './publish/alerts.js';
+import { createFleet, type Fleet } from './fleet/fleet.js';
 
 export type { InferenceRecord } from './publish/record.js';
 export type { ResultContext, ResultListener } from './publish/outcomes.js';
@@ -32,6 +35,8 @@ export type { HealthReport } from './web/health.js';
 export type { HttpServer, RouteHandler } from './web/server.js';
 export type { CameraWindow, WindowEntry } from './ingest/window.js';
 export type { AlertRecord } from './publish/alerts.js';
+export type { FleetAlertRecord } from './fleet/fleet.js';
+export type { FleetAgentView } from './fleet/state.js';
 
 export interface ServiceCounts extends OutcomeCounts {
   consumed: number;
@@ -55,6 +60,10 @@ export interface CloudService {
   registry: client.Registry;
   health(): Promise<HealthReport>;
   counts(): ServiceCounts;
+  /** In-process subscription to the agents' statuses as the fleet takes them; returns an unsubscribe function. */
+  onAgentStatus(listener: (status: AgentStatus) => void): () => void;
+  /** The fleet view (agents' latest statuses, worst first); empty when fleet.enabled is false. */
+  fleet(): FleetAgentView[];
   /** Set once the broker's ACLs refused something (what and the ACL to add); the service cannot work until fixed. */
   refusal(): string | undefined;
 }
@@ -93,12 +102,16 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
   const kafka = createKafka(conn, deps.logger, { onAuthorizationDenied: refused });
   const http = createHttpServer(config.http.listen, deps.logger);
   // The live dashboard sees every frame the ingest stage takes and every result.
-  const dashboard = createDashboard({ http, token: config.http.tokenFile, logger: deps.logger, registry });
+  let fleet: Fleet | undefined;
+  const statusListeners = new Set<(status: AgentStatus) => void>();
+  const dashboard = createDashboard({ http, token: config.http.tokenFile, logger: deps.logger, registry, hub: { fleet: () => fleet?.view() ?? [] } });
   const windows = dashboard.tapFrames(createWindows<PoseResult>(config.ingest.windowSize));
   // Not idempotent: kafkajs's idempotent producer, retried across a broker SIGKILL, got stuck on
   // OutOfOrderSequence for good (test/reliability/broker-sigkill); duplicate results are the lesser harm.
   const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 });
   const publisher = createPublisher(producer, config.topics.inferences, deps.logger);
+  // One publisher, so the event stage and the fleet share one dedupe memory and one alerts counter.
+  const alertPublisher = createAlertPublisher({ producer, topic: config.topics.alerts, logger: deps.logger, registry, maxKeys: config.alerts.maxKeys });
   const dlq = createDeadLetter(config.ingest.dlq ? producer : undefined, config.topics.dlq, deps.logger);
   const pool = createWorkerPool({
     size: config.scheduler.workers || availableParallelism(),
@@ -163,6 +176,26 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     const oc = outcomes.counts();
     return { ...oc, consumed: ih.consumed, replayed: ih.replayed, probes: ih.probes, dlq: oc.dlq + ih.invalid };
   };
+  const publishAlert = (alert: AlertRecord) => {
+    dashboard.hub.alert({
+      key: alert.key, camera: alert.camera, kind: alert.label ? `${alert.kind} ${alert.label}` : alert.kind, score: alert.score,
+      startedAt: alert.startedAt, endedAt: alert.endedAt, seqs: alert.seqs,
+      ...(alert.tracks.length > 0 ? { track: alert.tracks.join(',') } : {}), // fleet alerts concern no track
+      ...(alert.snapshot ? { snapshot: alert.snapshot.base64 } : {}),
+    });
+    for (const l of alertListeners) l(alert);
+  };
+  if (config.fleet.enabled) {
+    const f = config.fleet;
+    fleet = createFleet({
+      kafka, topic: config.topics.agents, alertsTopic: config.topics.alerts, groupPrefix: config.kafka.groupId, logger: deps.logger, registry,
+      publisher: alertPublisher, onAlert: publishAlert, onStatus: (status) => { for (const l of statusListeners) l(status); },
+      // Exactly one instance of the group holds partition 0 of the frames topic: it raises the fleet's alerts.
+      isAlertOwner: () => ingest.owns(config.topics.frames, 0),
+      maxAgents: f.maxAgents, offlineAfterMs: f.offlineAfter, spoolingAfterMs: f.spoolingAfter, forgetAfterMs: f.forgetAfter,
+      checkIntervalMs: f.checkInterval, dedupeHorizonMs: config.alerts.dedupeHorizon, maxKeys: config.alerts.maxKeys,
+    });
+  }
   // Set where start() reaches the consumer: stop() only pauses and leaves a consumer that start() touched.
   let consuming = false;
 
@@ -173,6 +206,11 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
     health,
     refusal: () => refusal,
     counts,
+    fleet: () => fleet?.view() ?? [],
+    onAgentStatus(listener) {
+      statusListeners.add(listener);
+      return () => void statusListeners.delete(listener);
+    },
     onResult: outcomes.onResult,
     onAlert(listener) {
       alertListeners.add(listener);
@@ -188,20 +226,18 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       }
       await pool.start();
       if (config.analysis.enabled) {
-        events = await createEventStage(config, { kafka, producer, logger: deps.logger, registry });
-        events.onAlert((alert) => {
-          dashboard.hub.alert({
-            key: alert.key, camera: alert.camera, kind: alert.label ? `${alert.kind} ${alert.label}` : alert.kind, score: alert.score,
-            startedAt: alert.startedAt, endedAt: alert.endedAt, track: alert.tracks.join(','), seqs: alert.seqs,
-            ...(alert.snapshot ? { snapshot: alert.snapshot.base64 } : {}),
-          });
-          for (const l of alertListeners) l(alert);
-        });
+        events = await createEventStage(config, { kafka, producer, logger: deps.logger, registry, publisher: alertPublisher });
+        events.onAlert(publishAlert);
         // results wait for it inside events.handle(); consuming and inference need not
         void events.start();
       }
       consuming = true;
       await http.start();
+      // Without the status topic (or its ACL) frames still flow: the fleet view stays empty and says why in the log.
+      await fleet?.start().catch((err: unknown) => {
+        const denial = authorizationDenial(err);
+        log.error(`cannot read the agents' status topic ${config.topics.agents}; no fleet view, gauges or fleet alerts: ${denial ? 'grant the cloud user READ on it' : 'provision it (deploy/kafka/kafka.sh up creates it)'}`, { error: explainKafkaError(err, conn) });
+      });
       try {
         await ingest.start();
       } catch (err) {
@@ -218,6 +254,7 @@ export function createCloudService(config: CloudConfig, deps: ServiceDeps): Clou
       if (consuming) await ingest.stop().catch((err: Error) => log.warn('consumer stop failed', { error: err }));
       await pool.close();
       await events?.close();
+      await fleet?.stop();
       await producer.disconnect().catch(() => {});
       dashboard.close();
       await http.close();

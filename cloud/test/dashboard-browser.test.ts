@@ -3,8 +3,12 @@
 // service (in this process, so the test can hand an alert to its live hub,
 // as the alert stage does) with BlazePose, and Debian's chromium driven by
 // playwright-core. It fails when a camera's images stop changing, when no
-// skeleton is drawn, or when an alert does not reach the list. Saves a
-// screenshot to test/artifacts/dashboard.png.
+// skeleton is drawn, when an alert does not reach the list, or when the fleet
+// view does not show the agents (from their status records) healthy and a
+// stopped one offline. Saves screenshots to test/artifacts/dashboard.png
+// (and dashboard-alert.png, dashboard-fleet.png).
+//
+// The fleet view: per-row sort and states are unit-tested in fleet-state.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,6 +22,7 @@ import { REPO_ROOT, sharedBroker } from '@frameline/shared/testing';
 import { loadCloudConfig } from '../src/config.js';
 import { drawPoses } from '../src/inference/draw.js';
 import { createCloudService, type InferenceRecord } from '../src/service.js';
+import { fleetTopics } from './fleet-support.js';
 
 const AGENT = join(REPO_ROOT, 'agent/bin/frameline-agent.js');
 const VIDEO = join(REPO_ROOT, 'agent/test/fixtures/vtest.mp4');
@@ -65,14 +70,16 @@ async function alertSnapshot(jpeg: Buffer, record: InferenceRecord): Promise<str
 test('the dashboard shows three live cameras with changing images, skeletons and a new alert', { timeout: 480_000 }, async (t) => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: npm test installs the Debian package "chromium"`);
   const broker = await sharedBroker();
-  const topics = await broker.topics('dashboard');
+  const topics = await fleetTopics(broker, 'dashboard');
   const p = broker.props;
   const dir = mkdtempSync(join(tmpdir(), 'fl-dashboard-'));
   writeFileSync(join(dir, 'dashboard.token'), TOKEN);
   const configFile = join(dir, 'cloud.json');
   writeFileSync(configFile, JSON.stringify({
     kafka: { brokers: p['bootstrap.internal'], username: p['sasl.cloud.username'], passwordFile: p['sasl.cloud.password.file'], groupId: `frameline-test-dash-${Date.now()}`, sessionTimeout: '6s' },
-    topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq },
+    topics: { frames: topics.frames, backfill: topics.backfill, inferences: topics.inferences, dlq: topics.dlq, agents: topics.agents },
+    // an agent silent for 15 s is offline (the default is a minute; agents here send every 2 s)
+    fleet: { offlineAfter: '15s' },
     // 3 s rather than the demo's 1 s: on a loaded test machine frames still get inferred.
     scheduler: { workers: 1, maxLagMs: '3s' },
     model: { kind: 'blazepose', variant: 'lite', detector: 'multi', threads: 1 },
@@ -104,7 +111,8 @@ test('the dashboard shows three live cameras with changing images, skeletons and
     writeFileSync(file, JSON.stringify({
       camera: { id: camera, source: 'file', file: { path: VIDEO, fps: 5 } }, // 5 fps: the agents' ffmpeg and JPEG work is most of this test's CPU
       kafka: { brokers: [p['bootstrap.external']], passwordFile: p['sasl.agent.password.file'], caFile: p['ssl.ca'] },
-      topics: { frames: topics.frames, backfill: topics.backfill },
+      topics: { frames: topics.frames, backfill: topics.backfill, agents: topics.agents },
+      status: { intervalSeconds: 2 },
       partitioning: 'camera-index',
       stateDir: join(dir, `state-${i}`),
       log: { level: 'warn' },
@@ -182,9 +190,32 @@ test('the dashboard shows three live cameras with changing images, skeletons and
   await page.locator('#alert-view[open]').waitFor({ state: 'detached', timeout: 60_000 });
   service.live.alert({ ...alert, endedAt: record.capturedAt + 4000 });
   await page.locator(`#alerts li.ended[data-key="${alert.key}"]`).waitFor({ timeout: 60_000 });
-  assert.equal(await page.locator('#alerts li').count(), 1, 'the update replaced the entry');
+  // (an agent starved on a loaded machine may add an agent-offline alert of its own: not counted here)
+  assert.equal(await page.locator('#alerts li', { hasNotText: /agent-(offline|spooling|throttled)/i }).count(), 1, 'the update replaced the entry');
 
   phase('the alert is listed, shown larger and updated');
+
+  // The fleet view: a row per agent from its status records, every one healthy; then one agent stops and shows offline, first.
+  const rowHealth = () => page.evaluate(() => [...document.querySelectorAll<HTMLElement>('#fleet-rows tr')].map((tr) => `${tr.dataset.camera} ${tr.dataset.health}`));
+  await page.waitForFunction((cams) => cams.every((c) => document.querySelector(`#fleet-rows tr[data-camera="${c}"][data-health="healthy"]`)), CAMERAS, { timeout: 90_000, polling: 250 });
+  phase(`fleet view: ${(await rowHealth()).join(', ')}`);
+  assert.equal(await page.locator(`#fleet-rows a[href="#tile-CAMERA-2"]`).count(), 1, 'a row links to its camera tile');
+  await page.locator(`#fleet-rows a[href="#tile-CAMERA-2"]`).dispatchEvent('click');
+  assert.equal(await page.evaluate(() => location.hash), '#tile-CAMERA-2');
+  assert.equal(await page.locator('#tile-CAMERA-2').count(), 1, 'the link target is the tile');
+  const stopped = agents[2]!;
+  stopped.kill('SIGTERM');
+  await new Promise((r) => (stopped.exitCode !== null ? r(null) : stopped.once('exit', r)));
+  const expected = ['CAMERA-3 offline', 'CAMERA-1 healthy', 'CAMERA-2 healthy'];
+  // worst first, the others still healthy (a loaded machine may show one catching up for a moment: wait for it)
+  await page.waitForFunction((want) => [...document.querySelectorAll<HTMLElement>('#fleet-rows tr')].map((tr) => `${tr.dataset.camera} ${tr.dataset.health}`).join() === want.join(), expected, { timeout: 90_000, polling: 250 })
+    .catch(async () => assert.fail(`fleet rows ${JSON.stringify(await rowHealth())}, want ${JSON.stringify(expected)}`));
+  phase(`CAMERA-3 stopped: ${(await rowHealth()).join(', ')}`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-fleet.png') });
+  const fleetMetrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  assert.match(fleetMetrics, /frameline_fleet_up\{camera="CAMERA-3"\} 0/);
+  assert.match(fleetMetrics, /frameline_fleet_up\{camera="CAMERA-1"\} 1/);
   const screenshot = join(ARTIFACTS, 'dashboard.png');
   await page.screenshot({ path: screenshot });
   const figures = await page.evaluate(() => (window as unknown as { frameline: unknown }).frameline);

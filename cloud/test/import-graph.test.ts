@@ -1,5 +1,5 @@
 // The cloud's doors open one way: along the journey ingest -> scheduler ->
-// inference -> publish -> analysis, a stage imports only from itself and
+// inference -> publish -> analysis -> fleet, a stage imports only from itself and
 // earlier stages; web/, cli/ and service.ts (the composition) may import
 // anything; config.ts anyone may import. And no import cycles, in cloud/src
 // or agent/src. The graph is the TypeScript compiler's own module resolution,
@@ -16,7 +16,7 @@ import { REPO_ROOT } from '@frameline/shared/testing';
 const TSC = join(REPO_ROOT, 'node_modules/.bin/tsc');
 
 /** Journey order of cloud/src's stage folders: a stage may import only from a stage at or before it. */
-const JOURNEY = ['ingest', 'scheduler', 'inference', 'publish', 'analysis'];
+const JOURNEY = ['ingest', 'scheduler', 'inference', 'publish', 'analysis', 'fleet'];
 /** The composition and the dashboard: may import from every stage, no stage imports them. */
 const ROOTS = ['web', 'cli', 'service.ts'];
 /** Imported by everyone, imports no stage. */

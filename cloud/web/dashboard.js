@@ -1,6 +1,6 @@
 // frameline live view: one WebSocket (/live) carries every camera's newest
 // frame (binary: u32 header length, JSON header, JPEG) and JSON messages
-// (snapshot, status, pose, alert). Skeletons are drawn here, on a canvas over
+// (snapshot, status, pose, alert, fleet). Skeletons are drawn here, on a canvas over
 // each frame, from the keypoints of the camera's newest result.
 const MIN_VISIBILITY = 0.5;
 /** A pose this much older than the frame under it is drawn faded: the person has moved on. */
@@ -14,7 +14,7 @@ const summary = document.getElementById('summary');
 const dialog = document.getElementById('alert-view');
 
 /** What the page did, for people in devtools and for the browser test. */
-const counters = { connects: 0, framesShown: {}, skeletonsDrawn: 0, alertsShown: 0, snapshots: 0 };
+const counters = { connects: 0, framesShown: {}, skeletonsDrawn: 0, alertsShown: 0, snapshots: 0, fleetUpdates: 0 };
 window.frameline = counters;
 
 const tiles = new Map();
@@ -29,6 +29,7 @@ function tileFor(camera) {
   if (tile) return tile;
   const el = tileTemplate.content.firstElementChild.cloneNode(true);
   el.dataset.camera = camera;
+  el.id = tileId(camera);
   el.querySelector('.camera').textContent = camera;
   const field = (name) => el.querySelector(`.${name}`);
   tile = {
@@ -44,6 +45,9 @@ function tileFor(camera) {
   document.getElementById('no-cameras').hidden = true;
   return tile;
 }
+
+/** The tile's element id: the fleet view links to it. */
+const tileId = (camera) => `tile-${camera.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
 function showFrame(buffer) {
   const view = new DataView(buffer);
@@ -134,6 +138,36 @@ function showStatus(now, cameras) {
   summary.textContent = `${cameras.length} cameras, ${live} live`;
 }
 
+const bytes = (n) => (n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(0)} KiB` : `${(n / (1 << 20)).toFixed(1)} MiB`);
+
+/** One row per agent, in the order the server sent (worst first). */
+function showFleet(agents) {
+  counters.fleetUpdates++;
+  const tbody = document.getElementById('fleet-rows');
+  document.getElementById('fleet-table').hidden = agents.length === 0;
+  document.getElementById('no-agents').hidden = agents.length > 0;
+  const healthy = agents.filter((a) => a.health === 'healthy').length;
+  document.getElementById('fleet-summary').textContent = agents.length ? `${agents.length} agents, ${healthy} healthy` : '';
+  tbody.replaceChildren(...agents.map((a) => {
+    const tr = document.createElement('tr');
+    tr.dataset.camera = a.camera;
+    tr.dataset.health = a.health;
+    const link = Object.assign(document.createElement('a'), { href: `#${tileId(a.camera)}`, textContent: a.camera, title: `${a.camera}'s live view` });
+    const badge = Object.assign(document.createElement('span'), { className: 'health', textContent: a.health });
+    const spool = a.spoolOldestAgeMs === null ? 'empty' : `${bytes(a.spoolBytes)}, oldest ${seconds(a.spoolOldestAgeMs)}`;
+    const soc = [a.socTempC !== undefined ? `${a.socTempC.toFixed(1)} °C` : '', a.throttledNow?.length ? a.throttledNow.join(', ') : ''].filter(Boolean).join(' · ') || '–';
+    const cells = [link, badge, [...a.reasons, a.lastError ?? ''].filter(Boolean).join('; ') || '–', a.broker, a.cameraState, fps(a.captureFps), spool, soc, `${seconds(a.lastSeenMs)} ago`, a.version];
+    for (const [i, c] of cells.entries()) {
+      const td = document.createElement('td');
+      if (i === 2) td.className = 'why';
+      if (typeof c === 'string') td.textContent = c;
+      else td.append(c);
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+
 function alertText(a) {
   const when = new Date(a.startedAt).toLocaleTimeString();
   const track = a.track !== undefined ? ` · track ${a.track}` : '';
@@ -162,6 +196,7 @@ function showAlert(a) {
   li.classList.toggle('ended', Boolean(a.endedAt));
   const [img, body] = li.children;
   if (a.snapshot) img.src = `data:image/jpeg;base64,${a.snapshot}`;
+  img.hidden = !a.snapshot; // fleet alerts carry no frame
   img.alt = `${a.kind} on ${a.camera}`;
   const { title, meta } = alertText(a);
   body.replaceChildren(Object.assign(document.createElement('div'), { className: 'kind', textContent: title }), Object.assign(document.createElement('div'), { className: 'meta', textContent: meta }));
@@ -187,6 +222,10 @@ function onMessage(event) {
       bones = message.bones;
       showStatus(message.now, message.cameras);
       for (const a of [...message.alerts].reverse()) showAlert(a);
+      showFleet(message.agents ?? []);
+      break;
+    case 'fleet':
+      showFleet(message.agents);
       break;
     case 'status':
       showStatus(message.now, message.cameras);

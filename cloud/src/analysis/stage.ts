@@ -7,7 +7,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type client from 'prom-client';
 import type { Logger } from '@frameline/shared';
 import type { CloudConfig } from '../config.js';
-import { alertKey, createAlertPublisher, MAX_SEQS, renderSnapshot, type AlertRecord } from '../publish/alerts.js';
+import { alertKey, createAlertPublisher, MAX_SEQS, renderSnapshot, type AlertPublisher, type AlertRecord } from '../publish/alerts.js';
 import type { InferenceRecord } from '../publish/record.js';
 import { createAnalysis, type Analysis, type AnalysisOptions, type RaisedEvent } from './analysis.js';
 import { readTail } from './replay.js';
@@ -37,6 +37,8 @@ export interface EventStageDeps {
   producer: Producer;
   logger: Logger;
   registry: client.Registry;
+  /** The service's one alerts publisher (shared with the fleet alerts); default: a new one. */
+  publisher?: AlertPublisher;
 }
 
 /** The analysis options from the validated config. */
@@ -65,7 +67,7 @@ export async function createEventStage(config: CloudConfig, deps: EventStageDeps
   const log = deps.logger.child('events');
   const a = config.analysis;
   const analysis: Analysis = await createAnalysis(analysisOptions(a));
-  const publisher = createAlertPublisher({ producer: deps.producer, topic: config.topics.alerts, logger: deps.logger, registry: deps.registry, maxKeys: config.alerts.maxKeys });
+  const publisher = deps.publisher ?? createAlertPublisher({ producer: deps.producer, topic: config.topics.alerts, logger: deps.logger, registry: deps.registry, maxKeys: config.alerts.maxKeys });
   const listeners = new Set<AlertListener>();
   // batches finish concurrently; a camera's frames must reach the tracker in order
   let queue: Promise<unknown> = Promise.resolve();

@@ -40,6 +40,8 @@ export interface Ingest {
   clockCorrections(): Map<string, number>;
   /** Per camera, times its capture clock stepped back within a run. */
   clockSteps(): Map<string, number>;
+  /** Whether this instance holds the partition in the group now (false while a rebalance is under way). */
+  owns(topic: string, partition: number): boolean;
 }
 
 export interface IngestDeps {
@@ -89,7 +91,11 @@ export function createIngest(deps: IngestDeps): Ingest {
   let commitTimer: NodeJS.Timeout | undefined;
 
   consumer.on(consumer.events.FETCH, () => void (lastFetchAt = Date.now()));
+  let assignment: Record<string, number[]> = {};
+  consumer.on(consumer.events.REBALANCING, () => void (assignment = {}));
+  consumer.on(consumer.events.STOP, () => void (assignment = {}));
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    assignment = e.payload.memberAssignment;
     // After a rebalance kafkajs fetches again from the committed offsets: frames
     // waiting here may now belong to another instance, so start afresh.
     tracker.reset();
@@ -99,6 +105,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   });
   consumer.on(consumer.events.CRASH, (e) => {
     const error = e.payload.error;
+    assignment = {};
     log.error('consumer crashed', { error, restart: e.payload.restart });
     if (!e.payload.restart) crashed = error.message;
   });
@@ -209,6 +216,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   }
 
   return {
+    owns: (topic, partition) => assignment[topic]?.includes(partition) ?? false,
     async start() {
       // Progress is measured from here, not from when the service was built.
       lastFetchAt = lastBatchAt = Date.now();

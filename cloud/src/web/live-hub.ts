@@ -3,7 +3,7 @@
 // sent only the newest frame of each camera, and only while its socket keeps
 // up; frames that a slow client could not take are skipped and counted, so
 // the live view adds neither lag nor memory. Pure: no sockets, no timers.
-import type { CameraState, CameraStatus, LiveAlert, LiveClient, LiveFrame, LivePose, ServerMessage } from './live-protocol.js';
+import type { CameraState, CameraStatus, LiveAgent, LiveAlert, LiveClient, LiveFrame, LivePose, ServerMessage } from './live-protocol.js';
 import { encodeFrameMessage } from './live-protocol.js';
 
 export interface LiveSession {
@@ -50,6 +50,8 @@ export interface HubOptions {
   maxAlerts?: number;
   /** Bone list the page draws with (keypoint name pairs). */
   bones?: readonly (readonly [string, string])[];
+  /** The fleet view, sent with every snapshot and tick; default none. */
+  fleet?: () => LiveAgent[];
 }
 
 /**
@@ -113,6 +115,7 @@ export function createLiveHub(options: HubOptions = {}): LiveHub {
   const maxCameras = options.maxCameras ?? 256;
   const maxAlerts = options.maxAlerts ?? 50;
   const bones = options.bones ?? [];
+  const fleet = options.fleet ?? (() => []);
   const cameras = new Map<string, CameraEntry>();
   const sessions = new Set<Session>();
   let alerts: LiveAlert[] = [];
@@ -178,7 +181,7 @@ export function createLiveHub(options: HubOptions = {}): LiveHub {
   }
 
   function snapshot(s: Session): void {
-    sendJson(s, { type: 'snapshot', now: Date.now(), cameras: status(), alerts, bones });
+    sendJson(s, { type: 'snapshot', now: Date.now(), cameras: status(), alerts, bones, agents: fleet() });
     for (const [camera, e] of cameras) {
       if (e.pose) sendJson(s, { type: 'pose', pose: e.pose });
       if (e.frame) s.pending.add(camera);
@@ -236,8 +239,10 @@ export function createLiveHub(options: HubOptions = {}): LiveHub {
     status,
     tick(now = Date.now()) {
       const cams = status(now);
+      const agents = sessions.size > 0 ? fleet() : [];
       for (const s of sessions) {
         sendJson(s, { type: 'status', now, cameras: cams });
+        sendJson(s, { type: 'fleet', now, agents });
         pump(s);
       }
     },

@@ -3,6 +3,10 @@
 // page (cloud/web/dashboard.js) reads exactly these; see README.md here.
 import type { Frame } from '@frameline/shared';
 import type { Keypoint } from '../inference/types.js';
+import type { FleetAgentView } from '../fleet/state.js';
+
+/** One agent's row in the fleet view (the cloud's fleet state, cloud/src/fleet/state.ts). */
+export type LiveAgent = FleetAgentView;
 
 /** A frame as the ingest stage took it (capturedAt on the camera's clock). */
 export type LiveFrame = Pick<Frame, 'camera' | 'run' | 'seq' | 'capturedAt' | 'width' | 'height' | 'jpeg'>;
@@ -68,7 +72,8 @@ export interface CameraStatus {
 
 /** JSON messages to the browser; frames travel as binary messages (see encodeFrameMessage). */
 export type ServerMessage =
-  | { type: 'snapshot'; now: number; cameras: CameraStatus[]; alerts: LiveAlert[]; bones: readonly (readonly [string, string])[] }
+  | { type: 'snapshot'; now: number; cameras: CameraStatus[]; alerts: LiveAlert[]; bones: readonly (readonly [string, string])[]; agents: LiveAgent[] }
+  | { type: 'fleet'; now: number; agents: LiveAgent[] }
   | { type: 'status'; now: number; cameras: CameraStatus[] }
   | { type: 'pose'; pose: LivePose }
   | { type: 'alert'; alert: LiveAlert };
