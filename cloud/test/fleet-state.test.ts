@@ -54,6 +54,21 @@ test('agent-spooling: one episode from the first status over the threshold until
   assert.ok(second && second.key !== first!.key && second.since === 9000, 'the next outage is a new episode');
 });
 
+test('agent-spooling: an episode that ended before any check (or while no instance held the alerts) is still raised, once', () => {
+  const fleet = createFleetState(OPTIONS);
+  const spool = (oldestAgeMs: number | null, broker: AgentStatus['broker']) => ({ spool: { frames: 5, bytes: 5000, oldestAgeMs }, broker });
+  // Statuses of a whole outage read between two checks: catching up with an old spool, then connected.
+  fleet.observe(status('CAMERA-1', 1000, spool(9000, 'catching-up')), 1000);
+  fleet.observe(status('CAMERA-1', 1500, spool(null, 'connected')), 1500);
+  const [late] = fleet.check(2000);
+  assert.equal(late?.kind, 'agent-spooling', 'the episode happened, so it is raised');
+  assert.equal(late?.since, 1000);
+  fleet.markRaised([late!.key]);
+  assert.deepEqual(fleet.check(3000), [], 'once');
+  fleet.observe(status('CAMERA-1', 4000, spool(null, 'connected')), 4000);
+  assert.deepEqual(fleet.check(4000), []);
+});
+
 test('agent-throttled from the firmware bits now, decoded from raw; past bits alone are no episode', () => {
   const fleet = createFleetState(OPTIONS);
   fleet.observe(status('CAMERA-1', 1000, { pi: { socTempC: 71.5, throttled: { raw: 0x50000 } as never } }), 1000);

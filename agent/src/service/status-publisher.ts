@@ -6,11 +6,16 @@
 // waits behind frames or a spool drain. Bounded by construction: one slot
 // holds the newest status not yet sent; a newer one replaces it (counted as
 // superseded), so while the broker is away only the latest is kept, and it is
-// the first status sent on reconnect.
+// the first status sent on reconnect. One more slot keeps the last unsent
+// status of an outage (`spooling` or `dropping`) once the state moves on:
+// when the frames' link comes back before this producer does, the agent is
+// already `catching-up`, and without it the cloud would never see the outage.
 import type { Kafka, Producer } from 'kafkajs';
 import { createBackoff, createKafka, explainKafkaError, type AgentStatus, type KafkaConnection, type Logger } from '@frameline/shared';
 import { createSignal, sleep } from '../delivery/signal.js';
 import type { StatusTaker } from './agent-status.js';
+
+const OUTAGE_STATES = new Set(['spooling', 'dropping']);
 
 export interface StatusPublisherOptions {
   kafka: KafkaConnection;
@@ -65,6 +70,8 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
   const stopSignal = createSignal();
   const counters: StatusPublisherStats = { sent: 0, superseded: 0, failed: 0, changes: 0, connected: false };
   let slot: AgentStatus | undefined;
+  /** The last unsent status of an outage the slot's state has moved on from; sent just before it. */
+  let previous: AgentStatus | undefined;
   /** The status of the send under way (still in the slot until acknowledged). */
   let sending: AgentStatus | undefined;
   let producer: Producer | undefined;
@@ -75,7 +82,14 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
 
   function offer(status: AgentStatus): void {
     // One being sent is counted only if its send fails (it may still arrive).
-    if (slot && slot !== sending) counters.superseded++;
+    if (slot && slot !== sending) {
+      if (OUTAGE_STATES.has(slot.broker) && slot.broker !== status.broker) {
+        if (previous) counters.superseded++;
+        previous = slot;
+      } else {
+        counters.superseded++;
+      }
+    }
     slot = status;
     wake.notify();
   }
@@ -93,12 +107,15 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
 
   async function sendSlot(p: Producer, status: AgentStatus): Promise<void> {
     sending = status;
+    const before = previous;
+    // Same key, one request: the partition keeps the previous state before the newest.
+    const batch = before ? [before, status] : [status];
     try {
       await p.send({
         topic: options.topic,
         acks: -1,
         timeout: sendTimeoutMs,
-        messages: [{ key: status.camera, value: JSON.stringify(status), timestamp: String(status.at) }],
+        messages: batch.map((s) => ({ key: s.camera, value: JSON.stringify(s), timestamp: String(s.at) })),
       });
     } catch (e) {
       if (slot !== status) counters.superseded++;
@@ -106,7 +123,8 @@ export function createStatusPublisher(options: StatusPublisherOptions, taker: St
     } finally {
       sending = undefined;
     }
-    counters.sent++;
+    counters.sent += batch.length;
+    if (previous === before) previous = undefined;
     if (slot === status) slot = undefined;
   }
 

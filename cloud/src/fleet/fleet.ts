@@ -87,6 +87,7 @@ export function createFleet(d: FleetDeps): Fleet {
         return;
       }
       counters.accepted.inc();
+      if (out.previousBroker !== undefined && out.previousBroker !== status.broker) counters.brokerStateChanges.inc({ camera: status.camera, state: status.broker });
       try {
         d.onStatus?.(status);
       } catch (err) {

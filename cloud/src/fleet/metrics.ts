@@ -10,6 +10,8 @@ export interface FleetCounters {
   accepted: client.Counter;
   invalid: client.Counter;
   overLimit: client.Counter;
+  /** Entries into a broker state, per agent: a scrape every 15 s still sees a short spooling episode. */
+  brokerStateChanges: client.Counter<'camera' | 'state'>;
 }
 
 const HEALTHS: AgentHealth[] = ['offline', 'failing', 'degraded', 'healthy'];
@@ -52,5 +54,9 @@ export function createFleetMetrics(registry: client.Registry, view: () => FleetA
     accepted: new client.Counter({ name: 'frameline_fleet_statuses_total', help: 'Valid agent statuses read from the status topic', registers: [registry] }),
     invalid: new client.Counter({ name: 'frameline_fleet_statuses_invalid_total', help: 'Records on the status topic that are not valid statuses (skipped)', registers: [registry] }),
     overLimit: new client.Counter({ name: 'frameline_fleet_statuses_refused_total', help: 'Statuses of agents beyond fleet.maxAgents (dropped)', registers: [registry] }),
+    brokerStateChanges: new client.Counter({
+      name: 'frameline_fleet_broker_state_changes_total', help: 'Times an agent\'s status entered a broker state (connected, spooling, catching-up, ...) since this instance started',
+      labelNames: ['camera', 'state'], registers: [registry],
+    }),
   };
 }

@@ -40,6 +40,13 @@ export function createStatusReader(o: StatusReaderOptions): StatusReader {
   const consumer: Consumer = o.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250, retry: { initialRetryTime: 300, maxRetryTime: 3000, retries: 8 } });
   /** partition -> last offset present at start, still to be read. */
   const toLoad = new Map<number, number>();
+  /**
+   * partition -> highest offset taken. With no committed offsets, a consumer
+   * that restarts (after a broker outage) reads the topic from its beginning
+   * again: those records are history already taken, and would flip the view
+   * back through old states.
+   */
+  const taken = new Map<number, number>();
   let isLoaded = false;
   let running = false;
   let lastFetchAt = 0;
@@ -51,6 +58,8 @@ export function createStatusReader(o: StatusReaderOptions): StatusReader {
   });
 
   function take(partition: number, offset: string, key: Buffer | null, value: Buffer | null, timestamp: string): void {
+    if (Number(offset) <= (taken.get(partition) ?? -1)) return;
+    taken.set(partition, Number(offset));
     try {
       handle(key, value, timestamp);
     } finally {

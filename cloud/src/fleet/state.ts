@@ -72,6 +72,8 @@ export interface ObserveResult {
   accepted: boolean;
   /** The agent is new to this instance. */
   added?: boolean;
+  /** The broker state of the agent's status before this one (undefined when new). */
+  previousBroker?: AgentStatus['broker'];
 }
 
 export interface FleetState {
@@ -154,6 +156,7 @@ export function createFleetState(o: FleetOptions): FleetState {
     observe(status, seenAt) {
       let e = agents.get(status.camera);
       const added = !e;
+      const previousBroker = e?.status.broker;
       if (!e) {
         if (agents.size >= o.maxAgents) return { accepted: false };
         e = { status, seenAt, since: {} };
@@ -164,9 +167,9 @@ export function createFleetState(o: FleetOptions): FleetState {
       const holds = statusConditions(status, o.spoolingAfterMs);
       for (const kind of ['agent-spooling', 'agent-throttled'] as const) {
         if (!holds.includes(kind)) delete e.since[kind];
-        else e.since[kind] ??= status.at;
+        else open(status.camera, kind, status.run, (e.since[kind] ??= status.at));
       }
-      return { accepted: true, added };
+      return { accepted: true, added, ...(previousBroker ? { previousBroker } : {}) };
     },
     remove(camera) {
       agents.delete(camera);
@@ -184,7 +187,8 @@ export function createFleetState(o: FleetOptions): FleetState {
         for (const kind of ['agent-spooling', 'agent-throttled'] as const) {
           const since = e.since[kind];
           if (since !== undefined) open(camera, kind, e.status.run, since);
-          else episodes.delete(`${camera}/${kind}`);
+          // An episode that ended before it could be raised (short, or no instance held the alerts then) is still raised once.
+          else if (episodes.get(`${camera}/${kind}`)?.raised) episodes.delete(`${camera}/${kind}`);
         }
       }
       return [...episodes.values()].filter((x) => !x.raised);
