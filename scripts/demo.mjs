@@ -30,10 +30,14 @@ function start(name, args) {
     });
   }
   child.on('exit', (code, signal) => {
-    if (!stopping) {
-      console.error(`${name} exited (${code ?? signal}); stopping the demo`);
-      void stop();
+    if (stopping) return;
+    // One agent going away is what the fleet view is for: the demo goes on without it.
+    if (children.indexOf(child) > 0) {
+      console.error(`${name} exited (${code ?? signal}); the demo goes on without it (the fleet view shows it offline after the cloud's fleet.offlineAfter)`);
+      return;
     }
+    console.error(`${name} exited (${code ?? signal}); stopping the demo`);
+    void stop();
   });
   children.push(child);
   return child;
@@ -85,6 +89,9 @@ const view = setInterval(() => {
   }
 }, 5000);
 
+/** Resolves once the child has exited; one killed by a signal has signalCode set and exitCode null. */
+const exited = (c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r)));
+
 let stopping = false;
 async function stop() {
   if (stopping) return;
@@ -94,9 +101,9 @@ async function stop() {
   // Agents first (they flush to the broker), then the cloud, then the broker.
   const agents = children.slice(1);
   for (const c of agents) c.kill('SIGTERM');
-  await Promise.all(agents.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+  await Promise.all(agents.map(exited));
   children[0].kill('SIGTERM');
-  if (children[0].exitCode === null) await new Promise((r) => children[0].once('exit', r));
+  await exited(children[0]);
   if (startedBroker) kafka(['down'], {});
   process.exit(0);
 }

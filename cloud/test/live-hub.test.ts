@@ -142,6 +142,11 @@ test('camera state: live, stale after staleAfterMs without a frame, offline afte
   assert.equal(at(0).inferredFps, 2);
   assert.equal(at(0).skippedFps, 8);
   assert.equal(at(0).skipped, 40);
+  // One result every 3 s (a busy host): a 5 s window holds one, which reads as a slow rate, not 0.
+  const slow = createLiveHub({ rateWindowMs: 5000 });
+  for (let i = 0; i < 4; i++) slow.pose({ camera: 'CAMERA-2', seq: i, capturedAt: 0, inferredAt: 0, width: 640, height: 480, persons: [] }, 200_000 + i * 3000);
+  assert.equal(slow.status(208_500)[0]!.inferredFps, 0.2, 'one result in the window');
+  assert.equal(slow.status(209_500)[0]!.inferredFps, 0.3, 'two results 3 s apart');
   assert.equal(at(2000).state, 'live');
   assert.equal(at(3500).state, 'stale');
   assert.equal(at(16_000).state, 'offline');

@@ -57,7 +57,9 @@ export interface HubOptions {
 /**
  * Timestamped counts in a bounded ring. The rate is what arrived after the
  * oldest event in the trailing window, over the time since it: exact for a
- * steady stream, and falling towards 0 once events stop.
+ * steady stream, and falling towards 0 once events stop. A window holding a
+ * single event (one result every few seconds on a busy host) reads as that
+ * event over the window, a lower bound, never 0 while results still come.
  */
 function createRate(windowMs: number, slots = 256) {
   const times = new Float64Array(slots);
@@ -74,11 +76,12 @@ function createRate(windowMs: number, slots = 256) {
       let oldestCount = 0;
       let sum = 0;
       for (let i = 0; i < slots; i++) {
-        if (counts[i]! <= 0 || times[i]! <= now - windowMs) continue;
+        if (counts[i]! <= 0 || times[i]! <= now - windowMs || times[i]! > now) continue;
         sum += counts[i]!;
         if (times[i]! < oldest) [oldest, oldestCount] = [times[i]!, counts[i]!];
       }
-      if (now <= oldest) return 0;
+      if (sum === 0) return 0;
+      if (sum === oldestCount || now <= oldest) return Math.round((sum / windowMs) * 10_000) / 10;
       return Math.round(((sum - oldestCount) / (now - oldest)) * 10_000) / 10;
     },
   };
