@@ -343,11 +343,18 @@ if (process.env.FL_DELIVERY_CHILD) {
         assert.equal(got.length, final.live.acked);
       });
 
-      await t.test('an agent SIGKILLed with a non-empty spool drains it after restart: every frame arrives in order', async () => {
+      await t.test('an agent SIGKILLed with a non-empty spool drains it after restart: every frame arrives in order', async (tt) => {
         assert.ok(spooledSeen && childSpooled > 0, `the child had spooled ${childSpooled} frames when killed`);
         assert.equal(drained.status?.spooled.frames, 0);
-        const got = await consume(broker, tKill.frames, childRun, childLastSeq + 1);
-        assert.deepEqual(seqs(got), range(0, childLastSeq));
+        const got = seqs(await consume(broker, tKill.frames, childRun, childLastSeq + 1));
+        // At least once across a SIGKILL: a frame the broker wrote while its acknowledgement was lost (the
+        // outage began mid-request) is sent again from the spool. Order is by first appearance; the cloud
+        // drops the repeat by (fl-run, fl-seq).
+        const firsts = got.filter((seq, i) => got.indexOf(seq) === i);
+        const duplicated = got.length - firsts.length;
+        tt.diagnostic(`${got.length} records for ${childLastSeq + 1} frames: ${duplicated} duplicated`);
+        assert.deepEqual(firsts, range(0, childLastSeq), 'every frame, in order of first appearance');
+        assert.ok(duplicated <= 100, `${duplicated} duplicates: more than one request's worth`);
       });
     } finally {
       for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');

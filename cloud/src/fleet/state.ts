@@ -58,6 +58,8 @@ export interface Episode {
   since: number;
   /** Published to the alerts topic (or found there): never again. */
   raised: boolean;
+  /** Its condition cleared; kept until raised, and a new episode of the same kind replaces it. */
+  ended?: boolean;
 }
 
 interface Entry {
@@ -148,7 +150,7 @@ export function createFleetState(o: FleetOptions): FleetState {
 
   function open(camera: string, kind: FleetAlertKind, run: string, since: number): void {
     const id = `${camera}/${kind}`;
-    if (episodes.has(id)) return;
+    if (episodes.has(id) && !episodes.get(id)!.ended) return;
     episodes.set(id, { key: fleetAlertKey(camera, run, kind, since), camera, kind, run, since, raised: false });
   }
 
@@ -166,8 +168,13 @@ export function createFleetState(o: FleetOptions): FleetState {
       e.seenAt = Math.max(e.seenAt, seenAt);
       const holds = statusConditions(status, o.spoolingAfterMs);
       for (const kind of ['agent-spooling', 'agent-throttled'] as const) {
-        if (!holds.includes(kind)) delete e.since[kind];
-        else open(status.camera, kind, status.run, (e.since[kind] ??= status.at));
+        if (!holds.includes(kind)) {
+          delete e.since[kind];
+          const episode = episodes.get(`${status.camera}/${kind}`);
+          if (episode) episode.ended = true;
+        } else {
+          open(status.camera, kind, status.run, (e.since[kind] ??= status.at));
+        }
       }
       return { accepted: true, added, ...(previousBroker ? { previousBroker } : {}) };
     },
