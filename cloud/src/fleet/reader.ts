@@ -3,7 +3,7 @@
 // agent (plus the recent history not yet compacted).
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
-import { parseAgentStatus, type AgentStatus, type Logger } from '@frameline/shared';
+import { parseAgentStatus, within, type AgentStatus, type Logger } from '@frameline/shared';
 
 export interface StatusReaderOptions {
   kafka: Kafka;
@@ -37,7 +37,11 @@ export function createStatusReader(o: StatusReaderOptions): StatusReader {
   // compacted topic from its beginning, and the broker drops the empty group.
   const groupId = `${o.groupPrefix}-fleet-${randomUUID().slice(0, 8)}`;
   // After a broker outage the reader restarts within seconds (kafkajs waits up to maxRetryTime), so the view is fresh again soon.
-  const consumer: Consumer = o.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250, retry: { initialRetryTime: 300, maxRetryTime: 3000, retries: 8 } });
+  // A crash restarts the reader only while it should run: a restart after stop() would keep retrying a gone broker and the process alive.
+  const consumer: Consumer = o.kafka.consumer({
+    groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250,
+    retry: { initialRetryTime: 300, maxRetryTime: 3000, retries: 8, restartOnFailure: async () => running },
+  });
   /** partition -> last offset present at start, still to be read. */
   const toLoad = new Map<number, number>();
   /**
@@ -112,7 +116,8 @@ export function createStatusReader(o: StatusReaderOptions): StatusReader {
     async stop() {
       if (!running) return;
       running = false;
-      await consumer.disconnect().catch((err: Error) => log.warn('status reader stop failed', { error: err }));
+      // Bounded: leaving the group waits on a coordinator that may be gone.
+      await within(consumer.disconnect().catch((err: Error) => log.warn('status reader stop failed', { error: err })), 10_000);
     },
   };
 }
