@@ -4,4 +4,5 @@
 import { main } from '../src/cli/main.js';
 import { slowModel } from './slow-model.js';
 
-process.exitCode = await main(process.argv.slice(2), { model: slowModel({ msPerFrame: Number(process.env.SLOW_MODEL_MS ?? 5) }) });
+// Exits explicitly as bin/frameline-cloud.js does: a Kafka client retrying a gone broker after stop() keeps no stopped service alive.
+process.exit(await main(process.argv.slice(2), { model: slowModel({ msPerFrame: Number(process.env.SLOW_MODEL_MS ?? 5) }) }));
