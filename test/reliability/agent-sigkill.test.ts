@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '@frameline/shared';
 import { REPO_ROOT, freePort, sharedBroker, waitFor } from '@frameline/shared/testing';
-import { startAgentProcess as startAgent } from '../support/agent-process.js';
+import { scrapeAgentMetric, startAgentProcess as startAgent } from '../support/agent-process.js';
 
 const CAMERA = 'CAMERA-9';
 const KILLS = 20;
@@ -88,14 +88,7 @@ test('reliable agent SIGKILLed 20 times while spooling and draining: nothing the
   });
   const closedPort = `127.0.0.1:${await freePort()}`;
   const configFile = join(dir, 'agent.json');
-  const metric = async (name: string): Promise<number> => {
-    try {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      return Number(new RegExp(`^frameline_agent_${name}\\{camera="${CAMERA}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-    } catch {
-      return NaN;
-    }
-  };
+  const metric = (name: string) => scrapeAgentMetric(metricsPort, name, `{camera="${CAMERA}"}`);
 
   const acknowledged = new Set<string>();
   /** Frames that left each agent's pipeline for delivery, scraped just before its kill. */

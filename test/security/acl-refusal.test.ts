@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { EXIT_NOPERM, createKafka, createLogger, encodeFrame, type TopicSet } from '@frameline/shared';
 import { REPO_ROOT, freePort, sharedBroker, waitFor, type TestBroker } from '@frameline/shared/testing';
+import { scrapeAgentMetric } from '../support/agent-process.js';
 import { solidJpeg } from '@frameline/shared/testing/jpegs';
 import { cloudConfigFile, startCloud } from './cloud-process.js';
 
@@ -182,14 +183,7 @@ test('an agent whose frames topic the ACLs do not let it write stops: exit 77, t
     const metricsPort = await freePort();
     await writeFile(configFile, JSON.stringify(agentConfig(dir, refusedTopic, { metrics: { listen: `127.0.0.1:${metricsPort}` } })));
     const second = runAgent(configFile);
-    const metric = async (name: string): Promise<number> => {
-      try {
-        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-        return Number(new RegExp(`^frameline_agent_${name}\\{camera="CAMERA-7"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-      } catch {
-        return NaN;
-      }
-    };
+    const metric = (name: string) => scrapeAgentMetric(metricsPort, name, `{camera="CAMERA-7"}`);
     await waitFor('the spool drained', async () => (await metric('spool_frames')) === 0 && (await metric('frames_backfilled_total')) >= spooled.length, 60_000, 250);
     second.kill('SIGTERM');
     assert.equal(await second.exited, 0, second.log().slice(-3000));

@@ -72,15 +72,7 @@ export function startAgentProcess(configFile: string, options: { env?: NodeJS.Pr
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const metric = async (name: string, labels = ''): Promise<number> => {
-    if (!options.metricsPort) return NaN;
-    try {
-      const text = await (await fetch(`http://127.0.0.1:${options.metricsPort}/metrics`)).text();
-      return metricValue(text, `frameline_agent_${name}`, labels);
-    } catch {
-      return NaN;
-    }
-  };
+  const metric = async (name: string, labels = ''): Promise<number> => (options.metricsPort ? scrapeAgentMetric(options.metricsPort, name, labels) : NaN);
   const stopped = (): AgentStopped | undefined => {
     const line = lines.find((l) => /\[agent\] stopped/.test(l));
     if (!line) return undefined;
@@ -105,6 +97,16 @@ export function startAgentProcess(configFile: string, options: { env?: NodeJS.Pr
  * set contains `labels` (e.g. `reason="too-old"`), summed over the matching
  * series; 0 when the metric is there without such a series, NaN when absent.
  */
+/** `frameline_agent_<name>` from the /metrics of an agent listening on 127.0.0.1:`port` (NaN when it does not answer or has none). */
+export async function scrapeAgentMetric(port: number, name: string, labels = ''): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return metricValue(text, `frameline_agent_${name}`, labels);
+  } catch {
+    return NaN;
+  }
+}
+
 export function metricValue(text: string, name: string, labels = ''): number {
   let found = false;
   let sum = 0;
