@@ -191,11 +191,10 @@ export function createFleetState(o: FleetOptions): FleetState {
         const offline = now - Math.max(e.seenAt, hearingSince) > o.offlineAfterMs;
         if (offline) open(camera, 'agent-offline', e.status.run, e.status.at);
         else episodes.delete(`${camera}/agent-offline`);
+        // Spooling and throttled episodes open in observe(); one that ended before it could be raised
+        // (short, or no instance held the alerts then) is still raised once, and let go after that.
         for (const kind of ['agent-spooling', 'agent-throttled'] as const) {
-          const since = e.since[kind];
-          if (since !== undefined) open(camera, kind, e.status.run, since);
-          // An episode that ended before it could be raised (short, or no instance held the alerts then) is still raised once.
-          else if (episodes.get(`${camera}/${kind}`)?.raised) episodes.delete(`${camera}/${kind}`);
+          if (e.since[kind] === undefined && episodes.get(`${camera}/${kind}`)?.raised) episodes.delete(`${camera}/${kind}`);
         }
       }
       return [...episodes.values()].filter((x) => !x.raised);
