@@ -265,6 +265,7 @@ export async function benchFrameline({ root, props, topics, jpegs, seconds, logg
       msPerFrame: dist(perFrameMs),
       meanBatch: live.length / batchSize.size,
       skippedByReason: parseSkipped(metrics),
+      tracking: Object.fromEntries([...metrics.matchAll(/^frameline_tracking_total\{[^}]*?(\w+)="([^"]+)"[^}]*\} (\S+)/gm)].map((m) => [m[2], Number(m[3])])),
       serviceTimingsMs: { totalMs: timing('totalMs'), detectMs: timing('detectMs'), landmarksMs: timing('landmarksMs'), decodeMs: timing('decodeMs'), inferMs: timing('inferMs'), waitMs: timing('waitMs'), ageMs: timing('ageMs') },
       exit,
     };

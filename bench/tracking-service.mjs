@@ -36,6 +36,8 @@ console.log(`\n3 cameras x 10 fps of 768x576 vtest.mp4, ${seconds} s each, real 
 for (const { name, r } of rows) {
   console.log(`${name.padEnd(26)} inferred ${fps(r.framesPerSec)} frames/s (per camera ${Object.values(r.perCameraFramesPerSec).map(fps).join(', ')}), ` +
     `capture-to-result p50 ${r.latencyAllMs.p50?.toFixed(0)} ms p95 ${r.latencyAllMs.p95?.toFixed(0)} ms, ${r.personsPerFrame?.toFixed(2)} persons/frame`);
+  const t = r.serviceTimingsMs;
+  console.log(`${''.padEnd(26)} service CPU ${r.cpuMsPerInferredFrame.toFixed(0)} ms per inferred frame; p50 decode ${t.decodeMs.p50} detect ${t.detectMs.p50} landmarks ${t.landmarksMs.p50} infer ${t.inferMs.p50} wait ${t.waitMs.p50} ms; skipped ${JSON.stringify(r.skippedByReason)}; tracking ${JSON.stringify(r.tracking)}`);
 }
 if (rows.length === 2) console.log(`ratio (tracking / every frame): ${(rows[1].r.framesPerSec / rows[0].r.framesPerSec).toFixed(2)}x inferred frames/s`);
 process.exit(0);
