@@ -72,7 +72,7 @@ function cpuMarkdown(p) {
 }
 
 export function lagMarkdown(lag) {
-  const md = [`## Lag over time: ${lag.cameras} cameras × ${lag.fps} fps, model ${lag.msPerFrame} ms/frame (decode + CPU burn), ${lag.seconds} s, both designs on the same stream at once`, '',
+  const md = [`## Lag over time: ${lag.cameras} cameras × ${lag.fps} fps, model ${lag.msPerFrame} ms/frame (decode + CPU burn), ${f(lag.seconds)} s, both designs on the same stream at once`, '',
     'Baseline: the second seed\'s design (bench/python/seed_queue.py: every frame queued and inferred in order, same per-frame work). Age = inference time − capture time, median per second; slope by least squares.', '',
     '| design | inferred frames/s | slope (s of age per s) | age at the end | max age |', '|---|---|---|---|---|'];
   for (const [name, s] of Object.entries(lag.series)) md.push(`| ${name} | ${f(s.inferredPerSec, 1)} | ${f(s.slope, 3)} | ${f(s.lastAgeMs / 1000, 1)} s | ${f(s.maxAgeMs / 1000, 1)} s |`);
@@ -101,4 +101,44 @@ export function scaleMarkdown(sc) {
   for (const r of sc.runs) md.push(`| ${r.cameras} | ${f(r.inferredPerSec, 1)} / ${r.offeredPerSec} | ${ms(r.captureToInferenceMs)} | ${r.skippedTotal} | ${f(r.cpuCoresCloud, 2)} | ${f(r.cpuCoresAgents, 2)} | ${f((r.cpuCoresCloud + r.cpuCoresAgents) / r.cameras, 2)} |`);
   md.push('', '![scale](scale.png)', '');
   return md;
+}
+
+/**
+ * The one table a reader needs first (README copies it): per stage, frameline's
+ * figure, the baseline it is divided by (from the same invocation) and the
+ * ratio. `benches` is latest.json's `benches`; parts not run are left out.
+ */
+export function summaryMarkdown(benches) {
+  const rows = [];
+  const p = benches.producer;
+  if (p?.ratios) {
+    const r = (listener, cameras, mode) => p.ratios.find((x) => x.listener === listener && x.cameras === cameras && x.mode === mode && !x.variant);
+    for (const [listener, cameras, mode] of [['external', 1, 'reliable'], ['external', 1, 'live'], ['external', 3, 'reliable'], ['external', 10, 'reliable'], ['internal', 1, 'reliable']]) {
+      const x = r(listener, cameras, mode);
+      if (x) rows.push([`publish, ${listenerName[listener]}, ${cameras} camera${cameras > 1 ? 's' : ''}, \`${mode}\``, `${f(x.framelineFps)} frames/s, ${f(x.framelineCpuPer1000, 2)} CPU-s/1000 frames`, `\`kcat -P\`, same files, headers and acks: ${f(x.kcatFps)} frames/s, ${f(x.kcatCpuPer1000, 2)} CPU-s/1000`, f(x.ratioVsKcat, 2)]);
+    }
+  }
+  const i = benches.inference;
+  if (i?.cloudBatch1?.available) {
+    const c = i.ceiling['full-b1'];
+    rows.push(['inference, cloud path (consume → decode → infer → publish), BlazePose full, detector on every frame, by frames per CPU-second', `${f(i.cloudBatch1.cpuMsPerInferredFrame)} CPU ms/frame`, `bare onnxruntime-node loop, same models and steps: ${f(c?.cpuMsPerFrame)} CPU ms/frame`, f(c?.cpuMsPerFrame / i.cloudBatch1.cpuMsPerInferredFrame, 2)]);
+    if (i.pythonOnnx?.available) rows.push(['inference, the same work in Python (kafka-python, OpenCV, onnxruntime), by frames per CPU-second', `frameline ${f(i.cloudBatch1.cpuMsPerInferredFrame)} CPU ms/frame`, `Python: ${f(i.pythonOnnx.cpuMsPerInferredFrame)} CPU ms/frame`, `${f(i.pythonOnnx.cpuMsPerInferredFrame / i.cloudBatch1.cpuMsPerInferredFrame, 2)} (frameline ÷ Python cost)`]);
+  }
+  const t = benches.tracking;
+  if (t?.after) rows.push(['pose tracking (ROIs from the previous landmarks), same frames, by frames per CPU-second', `${f(t.after.msPerFrame)} CPU ms/frame, ${f(t.after.personsPerFrame, 2)} persons/frame`, `detector on every frame: ${f(t.before.msPerFrame)} CPU ms/frame, ${f(t.before.personsPerFrame, 2)} persons/frame`, f(t.speedUp, 2)]);
+  for (const r of benches.latency?.runs ?? []) {
+    rows.push([`end to end, ${r.cameras} cameras × ${r.fps} fps, \`${r.mode}\`, capture → inference record p50 / p99`, `${f(r.captureToInferenceMs?.p50)} / ${f(r.captureToInferenceMs?.p99)} ms (${f(r.inferredPerSec, 1)} of ${r.offeredPerSec} frames/s inferred)`, `maxLagMs ${r.maxLagMs} ms`, f(r.captureToInferenceMs?.p99 / r.maxLagMs, 2)]);
+  }
+  const sc = benches.scale;
+  if (sc?.runs) {
+    const last = sc.runs[sc.runs.length - 1];
+    rows.push([`scale, cameras × 5 fps until the p99 age passes maxLagMs`, `${sc.sustainedCameras} camera(s) sustained; ${f((last.cpuCoresCloud + last.cpuCoresAgents) / last.cameras, 2)} CPU cores per camera at ${last.cameras}`, `maxLagMs ${sc.maxLagMs} ms`, '']);
+  }
+  const lag = benches.lag;
+  if (lag?.series) {
+    const [fl, seed] = [lag.series.frameline, Object.entries(lag.series).find(([k]) => k !== 'frameline')?.[1]];
+    if (fl && seed) rows.push([`lag slope, ${lag.cameras} × ${lag.fps} fps, model ${lag.msPerFrame} ms/frame (slower than the cameras)`, `${f(fl.slope, 3)} s of age per s, ${f(fl.lastAgeMs / 1000, 1)} s at the end`, `the second seed's design (every frame queued): ${f(seed.slope, 3)} s/s, ${f(seed.lastAgeMs / 1000, 1)} s`, '']);
+  }
+  if (rows.length === 0) return [];
+  return ['## Summary', '', '| stage | frameline | baseline (same invocation) | ratio |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`), ''];
 }

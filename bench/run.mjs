@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { ROOT, build, ensureDebianPackages, ensureNodeModules, kafka, kafkaRunning, step } from '../scripts/lib.mjs';
 import { ensurePyVenv } from './pyvenv.mjs';
-import { lagMarkdown, latencyMarkdown, producerMarkdown, scaleMarkdown, PI4_SYSBENCH_EVENTS_PER_SEC, sysbenchEventsPerCpuSecond } from './report.mjs';
+import { lagMarkdown, latencyMarkdown, producerMarkdown, scaleMarkdown, summaryMarkdown, PI4_SYSBENCH_EVENTS_PER_SEC, sysbenchEventsPerCpuSecond } from './report.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -42,6 +42,7 @@ const previous = join(outDir, 'latest.json');
 if (argv.some((a) => a.startsWith('--only=')) && existsSync(previous)) {
   try { Object.assign(results.benches, JSON.parse(readFileSync(previous, 'utf8')).benches ?? {}); } catch { /* start afresh */ }
 }
+const runStarted = performance.now();
 const stamp = { date: results.date, commit: results.git.commit, dirty: results.git.dirty, quick, loadavg: results.machine.loadavg };
 
 const markdownOf = {
@@ -50,7 +51,8 @@ const markdownOf = {
 /** latest.json and latest.md after every part, so a run cut short keeps what it measured. */
 function write() {
   const md = ['# frameline benchmarks', '',
-    `Run ${results.date}${quick ? ' (--quick)' : ''} at commit ${results.git.commit}${results.git.dirty ? ' (uncommitted changes)' : ''} on ${results.machine.cores} × ${results.machine.cpu}, load average ${results.machine.loadavg} at the start (a shared machine: absolute figures are noise, ratios are measured against baselines interleaved in this same run). Parts: ${only.join(', ')}.`, ''];
+    `Run ${results.date}${quick ? ' (--quick)' : ''} at commit ${results.git.commit}${results.git.dirty ? ' (uncommitted changes)' : ''} on ${results.machine.cores} × ${results.machine.cpu}, load average ${results.machine.loadavg} at the start (a shared machine: absolute figures are noise, ratios are measured against baselines interleaved in this same run). Parts: ${only.map((n) => `${n}${results.benches[n]?.seconds !== undefined && results.benches[n].run?.date === results.date ? ` (${Math.round(results.benches[n].seconds)} s)` : ''}`).join(', ')}; the whole invocation ${Math.round(results.seconds ?? (performance.now() - runStarted) / 1000)} s so far, build and broker start included.`, '',
+    ...summaryMarkdown(results.benches)];
   for (const [name, toMd] of Object.entries(markdownOf)) {
     const b = results.benches[name];
     if (!b) continue;
@@ -67,12 +69,14 @@ function write() {
 async function part(name, title, fn) {
   if (!only.includes(name)) return;
   step(title);
+  const t0 = performance.now();
   try {
     results.benches[name] = { ...(await fn()), run: stamp };
   } catch (err) {
     console.log(`  ${name} failed: ${err.stack ?? err}`);
     results.benches[name] = { error: String(err.message ?? err).slice(0, 2000), run: stamp };
   }
+  results.benches[name].seconds = (performance.now() - t0) / 1000;
   write();
 }
 
@@ -115,6 +119,7 @@ try {
 } finally {
   if (started) kafka(['down'], env);
 }
+results.seconds = (performance.now() - runStarted) / 1000;
 console.log(`\n${write()}`);
 // The full run's copy survives later --quick runs.
 if (!quick) for (const f of ['latest.json', 'latest.md']) copyFileSync(join(outDir, f), join(outDir, f.replace('latest', 'full')));
