@@ -11,6 +11,7 @@ import { ROOT, build, ensureDebianPackages, ensureNodeModules, kafka, kafkaRunni
 import { ensurePyVenv } from './pyvenv.mjs';
 import { lagMarkdown, latencyMarkdown, producerMarkdown, scaleMarkdown, summaryMarkdown, PI4_SYSBENCH_EVENTS_PER_SEC, sysbenchEventsPerCpuSecond } from './report.mjs';
 
+const runStarted = performance.now();
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const only = (argv.find((a) => a.startsWith('--only='))?.slice(7) ?? 'producer,lag,inference,tracking,latency,scale').split(',');
@@ -42,7 +43,6 @@ const previous = join(outDir, 'latest.json');
 if (argv.some((a) => a.startsWith('--only=')) && existsSync(previous)) {
   try { Object.assign(results.benches, JSON.parse(readFileSync(previous, 'utf8')).benches ?? {}); } catch { /* start afresh */ }
 }
-const runStarted = performance.now();
 const stamp = { date: results.date, commit: results.git.commit, dirty: results.git.dirty, quick, loadavg: results.machine.loadavg };
 
 const markdownOf = {
