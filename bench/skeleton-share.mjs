@@ -1,7 +1,7 @@
 // Share of visible people that get a skeleton, against hand-read truth
 // (cloud/test/fixtures/vtest-visible.json: 12 frames of the 10 s of vtest.mp4
 // the benches play), with the detector on every frame and with tracking:
-//   node bench/skeleton-share.mjs [stride]
+//   node bench/skeleton-share.mjs [stride] [variant]
 // Both modes play the same frames in capture order at 10 fps: every stride-th
 // frame (the service reaches about every 5th of a 10 fps camera on 2 cores)
 // plus the truth frames, so every truth frame is inferred in both modes.
@@ -18,8 +18,8 @@ import { createLogger } from '@frameline/shared';
 export const TRUTH_FILE = 'cloud/test/fixtures/vtest-visible.json';
 export const MIN_IOU = 0.3;
 
-/** The service's default model settings (cloud/src/config.ts model.*), BlazePose full with the tiled (multi) detector, 1 thread. */
-const MODEL = { kind: 'blazepose', variant: 'full', detector: { mode: 'tiled', minScore: 0.5 }, minVisibility: 0.3, maxPersons: 8, threads: 1 };
+/** The service's default model settings (cloud/src/config.ts model.*): BlazePose with the tiled (multi) detector, 1 thread (the demo runs variant lite). */
+const MODEL = { kind: 'blazepose', detector: { mode: 'tiled', minScore: 0.5 }, minVisibility: 0.3, maxPersons: 8, threads: 1 };
 
 /** Box IoU of [x, y, w, h] boxes (frame px). */
 export function boxIou(a, b) {
@@ -85,7 +85,7 @@ async function play(model, jpegs, seqs, options) {
 }
 
 /**
- * Runs the pose model over the truth frames in each mode ('detector': the
+ * Runs the pose model (BlazePose `variant`: lite | full | heavy) over the truth frames in each mode ('detector': the
  * detector on every inferred frame; 'tracking': the default detection
  * schedule, or DEFAULT_DETECTION_SCHEDULE merged with `schedule`). Resolves to
  * { truth: { frames, visible, whole }, seqs, rows: [{ mode, inferred, detected,
@@ -93,7 +93,7 @@ async function play(model, jpegs, seqs, options) {
  * falseSkeletons, ignored, missed: [{ seq, label }] }], lines } (lines: the printout).
  * Needs the built cloud (npx tsc -b) and ffmpeg.
  */
-export async function benchSkeletonShare({ root, stride = 5, modes = ['detector', 'tracking'], schedule = {} }) {
+export async function benchSkeletonShare({ root, stride = 5, variant = 'full', modes = ['detector', 'tracking'], schedule = {} }) {
   const { DEFAULT_DETECTION_SCHEDULE } = await import('../cloud/dist/src/inference/tracking.js');
   const { createPoseModel } = await import('../cloud/dist/src/inference/index.js');
   const { extractFrames } = await import('./inference.mjs');
@@ -103,7 +103,7 @@ export async function benchSkeletonShare({ root, stride = 5, modes = ['detector'
   const seqs = [...new Set([...Array.from({ length: Math.floor(last / stride) + 1 }, (_, i) => i * stride), ...truthSeqs])].sort((a, b) => a - b);
   const jpegs = await extractFrames(root, last + 1);
   const tracking = { ...DEFAULT_DETECTION_SCHEDULE, ...schedule };
-  const model = await createPoseModel(MODEL, createLogger({ level: 'warn' }));
+  const model = await createPoseModel({ ...MODEL, variant }, createLogger({ level: 'warn' }));
   const rows = [];
   try {
     for (const mode of modes) {
@@ -120,7 +120,7 @@ export async function benchSkeletonShare({ root, stride = 5, modes = ['detector'
   const name = { detector: 'detector on every frame', tracking: `tracking (detector every ${tracking.detectEvery} / ${tracking.detectIntervalMs / 1000} s, sweep ${tracking.sweepEvery})` };
   const lines = [
     `vtest.mp4 frames 0-${last} at 10 fps, ${truthSeqs.length} hand-read frames (${TRUTH_FILE}): ${all.length} visible people (${whole} whole, ${all.length - whole} partial); ` +
-      `every ${stride}. frame + the truth frames inferred (${seqs.length} frames), BlazePose full, tiled detector, 1 thread; a person gets a skeleton when a skeleton's box has IoU >= ${MIN_IOU} with theirs (one each)`,
+      `every ${stride}. frame + the truth frames inferred (${seqs.length} frames), BlazePose ${variant}, tiled detector, 1 thread; a person gets a skeleton when a skeleton's box has IoU >= ${MIN_IOU} with theirs (one each)`,
     ...rows.flatMap((r) => [
       `${(name[r.mode] ?? r.mode).padEnd(44)} ${r.matched}/${r.visible} visible people with a skeleton (${pct(r.share)}), whole ${r.wholeMatched}/${r.wholeVisible} (${pct(r.wholeShare)}), ` +
         `partial ${r.matched - r.wholeMatched}/${r.visible - r.wholeVisible}; ${r.falseSkeletons} false skeletons (${r.ignored} on ignored shapes); full detector on ${r.detected} of ${r.inferred} frames`,
@@ -132,6 +132,6 @@ export async function benchSkeletonShare({ root, stride = 5, modes = ['detector'
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const stride = Number(process.argv[2]) || 5;
-  const r = await benchSkeletonShare({ root: fileURLToPath(new URL('..', import.meta.url)), stride });
+  const r = await benchSkeletonShare({ root: fileURLToPath(new URL('..', import.meta.url)), stride, variant: process.argv[3] || 'full' });
   console.log(r.lines.join('\n'));
 }
