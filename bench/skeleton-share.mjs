@@ -14,19 +14,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@frameline/shared';
+import { iou } from '../cloud/dist/src/inference/box.js';
 
 export const TRUTH_FILE = 'cloud/test/fixtures/vtest-visible.json';
 export const MIN_IOU = 0.3;
 
 /** The service's default model settings (cloud/src/config.ts model.*): BlazePose with the tiled (multi) detector, 1 thread (the demo runs variant lite). */
 const MODEL = { kind: 'blazepose', detector: { mode: 'tiled', minScore: 0.5 }, minVisibility: 0.3, maxPersons: 8, threads: 1 };
-
-/** Box IoU of [x, y, w, h] boxes (frame px). */
-export function boxIou(a, b) {
-  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
-  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
-  return (ix * iy) / (a[2] * a[3] + b[2] * b[3] - ix * iy || 1);
-}
 
 /**
  * Scores one frame. `truth`: { persons: [{ label, box, partial? }], ignore?: [{ label, box }] };
@@ -36,7 +30,7 @@ export function boxIou(a, b) {
 export function scoreFrame(truth, boxes) {
   const pairs = [];
   truth.persons.forEach((t, ti) => boxes.forEach((b, bi) => {
-    const v = boxIou(t.box, b);
+    const v = iou(t.box, b);
     if (v >= MIN_IOU) pairs.push({ ti, bi, v });
   }));
   pairs.sort((a, b) => b.v - a.v);
@@ -48,7 +42,7 @@ export function scoreFrame(truth, boxes) {
     used.add(bi);
   }
   const left = boxes.filter((_, bi) => !used.has(bi));
-  const ignored = left.filter((b) => (truth.ignore ?? []).some((g) => boxIou(g.box, b) >= MIN_IOU)).length;
+  const ignored = left.filter((b) => (truth.ignore ?? []).some((g) => iou(g.box, b) >= MIN_IOU)).length;
   const whole = truth.persons.map((t, ti) => ({ t, ti })).filter(({ t }) => !t.partial);
   return {
     visible: truth.persons.length,
