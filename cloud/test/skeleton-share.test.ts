@@ -6,7 +6,7 @@
  * file's shape, the scoring rule on made-up boxes, and runs the real pose
  * model (BlazePose full, tiled detector, onnxruntime) with the detector on
  * every inferred frame through bench/skeleton-share.mjs. Prints the figures.
- * Costs about 15 s (20 frames through the full tiled model).
+ * Costs 15-25 s (20 frames through the full tiled model); needs ffmpeg (npm test installs it).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
