@@ -126,6 +126,10 @@ export function summaryMarkdown(benches) {
   }
   const t = benches.tracking;
   if (t?.after) rows.push(['pose tracking (ROIs from the previous landmarks), same frames, by frames per CPU-second', `${f(t.after.msPerFrame)} CPU ms/frame, ${f(t.after.personsPerFrame, 2)} persons/frame`, `detector on every frame: ${f(t.before.msPerFrame)} CPU ms/frame, ${f(t.before.personsPerFrame, 2)} persons/frame`, f(t.speedUp, 2)]);
+  for (const sh of t?.skeletonShare ?? []) {
+    const [det, trk] = ['detector', 'tracking'].map((m) => sh.rows.find((r) => r.mode === m));
+    if (det && trk) rows.push([`visible people with a skeleton (${sh.truth.visible} hand-read people on ${sh.truth.frames} vtest frames), BlazePose ${sh.variant}, with tracking`, `${trk.matched}/${trk.visible} (${f(100 * trk.share)} %), whole people ${f(100 * trk.wholeShare)} %, ${trk.falseSkeletons} false skeletons`, `detector on every frame: ${det.matched}/${det.visible} (${f(100 * det.share)} %), whole ${f(100 * det.wholeShare)} %, ${det.falseSkeletons} false`, f(trk.share / det.share, 2)]);
+  }
   for (const r of benches.latency?.runs ?? []) {
     rows.push([`end to end, ${r.cameras} cameras × ${r.fps} fps, \`${r.mode}\`, capture → inference record p50 / p99`, `${f(r.captureToInferenceMs?.p50)} / ${f(r.captureToInferenceMs?.p99)} ms (${f(r.inferredPerSec, 1)} of ${r.offeredPerSec} frames/s inferred)`, `maxLagMs ${r.maxLagMs} ms`, f(r.captureToInferenceMs?.p99 / r.maxLagMs, 2)]);
   }

@@ -102,7 +102,11 @@ try {
   await part('tracking', 'tracking: detector on every frame vs pose tracking, same frames, same process', async () => {
     const { benchTracking } = await import('./tracking.mjs');
     const t = await benchTracking({ root: ROOT, frames: quick ? 40 : 80 });
-    return { speedUp: t.speedUp, found: t.found, before: { ...t.before, boxes: undefined }, after: { ...t.after, boxes: undefined }, lines: t.lines };
+    // Against hand-read truth: the share of visible people that get a skeleton, both modes, both variants (the demo runs lite).
+    const { benchSkeletonShare } = await import('./skeleton-share.mjs');
+    const shares = [];
+    for (const variant of ['full', 'lite']) shares.push({ variant, ...(await benchSkeletonShare({ root: ROOT, variant })) });
+    return { speedUp: t.speedUp, found: t.found, before: { ...t.before, boxes: undefined }, after: { ...t.after, boxes: undefined }, skeletonShare: shares.map(({ variant, truth, rows }) => ({ variant, truth, rows })), lines: [...t.lines, '', ...shares.flatMap((s) => [`BlazePose ${s.variant}:`, ...s.lines])] };
   });
   await part('latency', 'end-to-end latency: 3 agents × 15 fps → cloud → alerts, live and reliable', async () => {
     const { benchLatency } = await import('./e2e.mjs');
