@@ -17,6 +17,8 @@ const CRC_MODULE = 'kafkajs/src/protocol/recordBatch/crc32C/index.js';
 /** The one kafkajs module that requires CRC_MODULE; it keeps what it got at its first load. */
 const CRC_USER = 'kafkajs/src/protocol/recordBatch/v0/index.js';
 const ENCODER_MODULE = 'kafkajs/src/protocol/encoder.js';
+/** `0` leaves kafkajs untouched: the bench's baseline, and an escape hatch should a native binding misbehave. */
+export const OFF_SWITCH = 'FRAMELINE_KAFKAJS_FAST_PATH';
 
 export interface KafkajsFastPath {
   /** `native`: @node-rs/crc32's crc32c computes record batch CRCs; `kafkajs`: its own JavaScript. */
@@ -35,9 +37,13 @@ let applied: KafkajsFastPath | undefined;
  * before kafkajs first encodes a produce request or decodes a fetch: it
  * supplies the CRC module through Node's `require.cache` before kafkajs's
  * record batch module requires it. Never throws: anything unexpected leaves
- * kafkajs as it is.
+ * kafkajs as it is, and so does FRAMELINE_KAFKAJS_FAST_PATH=0 in `env`.
  */
-export function applyKafkajsFastPath(logger?: Logger): KafkajsFastPath {
+export function applyKafkajsFastPath(logger?: Logger, env: NodeJS.ProcessEnv = process.env): KafkajsFastPath {
+  if (!applied && env[OFF_SWITCH] === '0') {
+    applied = { crc32c: 'kafkajs', encoderGrowth: 'kafkajs', notes: [`turned off by ${OFF_SWITCH}=0`] };
+    logger?.child('kafka').debug('kafkajs fast path off', { reason: applied.notes[0] });
+  }
   if (!applied) {
     const notes: string[] = [];
     const crc32c = injectNativeCrc32c(notes);
@@ -52,8 +58,8 @@ function injectNativeCrc32c(notes: string[]): KafkajsFastPath['crc32c'] {
   let native: (input: Uint8Array) => number;
   try {
     native = (require('@node-rs/crc32') as { crc32c: (input: Uint8Array) => number }).crc32c;
-  } catch (error) {
-    notes.push(`@node-rs/crc32 has no binary for ${process.platform}-${process.arch} (${(error as Error).message.split('\n')[0]}); kafkajs's JavaScript CRC-32C stays`);
+  } catch {
+    notes.push(`@node-rs/crc32 has no binary for ${process.platform}-${process.arch}; kafkajs's JavaScript CRC-32C stays`);
     return 'kafkajs';
   }
   try {
