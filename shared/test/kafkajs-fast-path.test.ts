@@ -15,8 +15,8 @@ const crcKafkajsUses = require('kafkajs/src/protocol/recordBatch/crc32C') as Crc
 const kafkajsJsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js') as Crc;
 const SIZES = [0, 1, 7, 8, 63, 4096, 92 * 1024 + 5, (1 << 20) + 3];
 
-test('the fast path is active here: native CRC-32C and unzeroed encoder growth', () => {
-  assert.deepEqual(state, { crc32c: 'native', encoderGrowth: 'unzeroed', notes: [] });
+test('the fast path is active here: native CRC-32C, unzeroed growth, chunked copies', () => {
+  assert.deepEqual(state, { crc32c: 'native', encoderGrowth: 'unzeroed', encoderCopies: 'chunked', notes: [] });
   assert.equal(applyKafkajsFastPath(), state, 'a second call changes nothing');
   assert.equal(crcKafkajsUses.name, 'nativeCrc32c', 'kafkajs requires the injected CRC');
 });
@@ -45,6 +45,37 @@ test('a kafkajs record batch carries the CRC-32C of its bytes after the CRC fiel
   assert.equal(encoded.readInt32BE(8), encoded.length - 12, 'the batch length covers every grown byte');
   assert.equal(encoded.readUInt32BE(17), kafkajsJsCrc(encoded.subarray(21)) >>> 0);
   for (const value of values) assert.ok(encoded.includes(value), `a ${value.length}-byte value is copied whole`);
+});
+
+interface Encoder {
+  writeInt16(v: number): Encoder; writeInt32(v: number): Encoder; writeString(v: string): Encoder;
+  writeBytes(v: Buffer): Encoder; writeVarIntBytes(v: Buffer): Encoder; writeBuffer(v: Buffer): Encoder;
+  writeEncoder(v: Encoder): Encoder; writeArray(v: Encoder[], type?: 'object'): Encoder;
+  size(): number; readonly buffer: Buffer;
+}
+
+test('encoders nesting large and small writes give the bytes kafkajs wire format expects', () => {
+  const EncoderClass = require('kafkajs/src/protocol/encoder.js') as new () => Encoder;
+  const random = seededRandom();
+  const big = random.bytes(100_000);
+  const mid = random.bytes(5000);
+  const small = random.bytes(100);
+  const int16 = (v: number) => Buffer.from([v >> 8, v & 0xff]);
+  const int32 = (v: number) => { const b = Buffer.alloc(4); b.writeInt32BE(v); return b; };
+  const inner = new EncoderClass().writeInt32(7).writeBytes(big).writeVarIntBytes(small);
+  const innerBytes = Buffer.concat([int32(7), int32(big.length), big, Buffer.from([200, 1]), small]); // varint: zigzag(100) = 200
+  const other = new EncoderClass().writeString('x').writeBuffer(mid);
+  const otherBytes = Buffer.concat([int16(1), Buffer.from('x'), mid]);
+  assert.equal(inner.size(), innerBytes.length);
+  const outer = new EncoderClass().writeInt16(1).writeEncoder(inner).writeArray([other, inner], 'object').writeInt16(2);
+  const expected = Buffer.concat([int16(1), innerBytes, int32(2), otherBytes, innerBytes, int16(2)]);
+  assert.equal(outer.size(), expected.length);
+  assert.ok(outer.buffer.equals(expected), `seed ${random.seed}`);
+  assert.ok(outer.buffer.equals(expected), 'reading buffer twice gives the same bytes');
+  outer.writeBytes(mid).writeInt16(3); // writes after a read append, as kafkajs's own Encoder does
+  assert.ok(outer.buffer.equals(Buffer.concat([expected, int32(mid.length), mid, int16(3)])));
+  assert.equal(outer.size(), outer.buffer.length);
+  assert.ok(inner.buffer.equals(innerBytes), 'embedding leaves the inner encoder intact');
 });
 
 test('frames produced through the factory client over TLS come back byte for byte', async () => {
