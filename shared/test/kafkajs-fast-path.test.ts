@@ -15,8 +15,8 @@ const crcKafkajsUses = require('kafkajs/src/protocol/recordBatch/crc32C') as Crc
 const kafkajsJsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js') as Crc;
 const SIZES = [0, 1, 7, 8, 63, 4096, 92 * 1024 + 5, (1 << 20) + 3];
 
-test('the fast path is active here: native CRC-32C, unzeroed growth, chunked copies', () => {
-  assert.deepEqual(state, { crc32c: 'native', encoderGrowth: 'unzeroed', encoderCopies: 'chunked', notes: [] });
+test('the fast path is active here: native CRC-32C, record batch CRC over chunks, unzeroed growth, chunked copies', () => {
+  assert.deepEqual(state, { crc32c: 'native', recordBatch: 'crc-over-chunks', encoderGrowth: 'unzeroed', encoderCopies: 'chunked', notes: [] });
   assert.equal(applyKafkajsFastPath(), state, 'a second call changes nothing');
   assert.equal(crcKafkajsUses.name, 'nativeCrc32c', 'kafkajs requires the injected CRC');
 });
@@ -34,17 +34,25 @@ test('the injected CRC-32C equals kafkajs JavaScript one on random buffers of se
   }
 });
 
-test('a kafkajs record batch carries the CRC-32C of its bytes after the CRC field', async () => {
-  const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (o: object) => Promise<{ buffer: Buffer }> };
+test('record batches carry the CRC-32C of their bytes and decode with kafkajs, plain and gzip', async () => {
+  const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (o: object) => Promise<{ buffer: Buffer; size(): number }> };
   const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (o: object) => unknown;
+  const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (d: unknown) => Promise<{ records: { value: Buffer }[] }>;
+  const Decoder = require('kafkajs/src/protocol/decoder') as new (b: Buffer) => unknown;
   const random = seededRandom();
-  const values = SIZES.slice(1, 7).map((n) => random.bytes(n));
-  const records = values.map((value, i) => Record({ offsetDelta: i, key: Buffer.from('CAMERA-1'), value, headers: { 'fl-seq': String(i) } }));
-  const encoded = (await RecordBatch({ records, lastOffsetDelta: records.length - 1 })).buffer;
-  // FirstOffset int64, Length int32, PartitionLeaderEpoch int32, Magic int8, then CRC over the rest.
-  assert.equal(encoded.readInt32BE(8), encoded.length - 12, 'the batch length covers every grown byte');
-  assert.equal(encoded.readUInt32BE(17), kafkajsJsCrc(encoded.subarray(21)) >>> 0);
-  for (const value of values) assert.ok(encoded.includes(value), `a ${value.length}-byte value is copied whole`);
+  // Large values first, so the batch body ends in bytes written after its last chunk.
+  const values = SIZES.slice(1, 7).reverse().map((n) => random.bytes(n));
+  for (const compression of [0, 1]) {
+    const records = values.map((value, i) => Record({ offsetDelta: i, key: Buffer.from('CAMERA-1'), value, headers: { 'fl-seq': String(i) } }));
+    const batch = await RecordBatch({ compression, records, lastOffsetDelta: records.length - 1 });
+    const encoded = batch.buffer;
+    assert.equal(batch.size(), encoded.length);
+    // FirstOffset int64, Length int32, PartitionLeaderEpoch int32, Magic int8, then CRC over the rest.
+    assert.equal(encoded.readInt32BE(8), encoded.length - 12, 'the batch length covers every byte');
+    assert.equal(encoded.readUInt32BE(17), kafkajsJsCrc(encoded.subarray(21)) >>> 0, `compression ${compression}`);
+    const decoded = await decodeBatch(new Decoder(encoded));
+    assert.deepEqual(decoded.records.map((r) => r.value), values, `compression ${compression}, seed ${random.seed}`);
+  }
 });
 
 interface Encoder {

@@ -6,18 +6,21 @@
 //   accelerated) with prebuilt binaries for linux x64 and arm64.
 // - Encoder growth: 9.2 % zero-filling in Buffer.alloc when an Encoder grows,
 //   though every byte up to its offset is written before anything reads it.
-// - Copies: 12.5 %, each frame copied at every level of the request.
+// - Copies: 12.5 %, each frame copied at every level of the request; now
+//   kept by reference, with the batch CRC over the chunks in place
+//   (kafkajs-record-batch.ts), so the socket write's join is the one copy.
 // The broker validates every batch's CRC (CORRUPT_MESSAGE otherwise), so a
 // wrong checksum, a lost chunk or an unwritten byte cannot pass the
 // real-broker tests.
 import Module, { createRequire } from 'node:module';
 import type { Logger } from '../log/logger.js';
+import { chunkedCrcRecordBatch } from './kafkajs-record-batch.js';
 
 const require = createRequire(import.meta.url);
 
 const CRC_MODULE = 'kafkajs/src/protocol/recordBatch/crc32C/index.js';
-/** The one kafkajs module that requires CRC_MODULE; it keeps what it got at its first load. */
-const CRC_USER = 'kafkajs/src/protocol/recordBatch/v0/index.js';
+/** The one kafkajs module that requires CRC_MODULE (it keeps what it got at its first load); replaced when Encoders are chunked. */
+const RECORD_BATCH_MODULE = 'kafkajs/src/protocol/recordBatch/v0/index.js';
 const ENCODER_MODULE = 'kafkajs/src/protocol/encoder.js';
 /** `0` leaves kafkajs untouched: the bench's baseline, and an escape hatch should a native binding misbehave. */
 export const OFF_SWITCH = 'FRAMELINE_KAFKAJS_FAST_PATH';
@@ -25,6 +28,8 @@ export const OFF_SWITCH = 'FRAMELINE_KAFKAJS_FAST_PATH';
 export interface KafkajsFastPath {
   /** `native`: @node-rs/crc32's crc32c computes record batch CRCs; `kafkajs`: its own JavaScript. */
   crc32c: 'native' | 'kafkajs';
+  /** `crc-over-chunks`: record batches are built by kafkajs-record-batch.ts, CRC over the body's chunks in place; `kafkajs`: its own. */
+  recordBatch: 'crc-over-chunks' | 'kafkajs';
   /** `unzeroed`: Encoder growth uses Buffer.allocUnsafe; `kafkajs`: its own zero-filled Buffer.alloc. */
   encoderGrowth: 'unzeroed' | 'kafkajs';
   /** `chunked`: frames are kept by reference until the batch CRC and the socket write; `kafkajs`: copied at every level. */
@@ -39,53 +44,70 @@ let applied: KafkajsFastPath | undefined;
  * Applies the fast path once per process (later calls return the first
  * result) and logs at debug level what stayed kafkajs's own and why. Must run
  * before kafkajs first encodes a produce request or decodes a fetch: it
- * supplies the CRC module through Node's `require.cache` before kafkajs's
- * record batch module requires it. Never throws: anything unexpected leaves
+ * supplies the CRC and record batch modules through Node's `require.cache`
+ * before kafkajs first requires them. Never throws: anything unexpected leaves
  * kafkajs as it is, and so does FRAMELINE_KAFKAJS_FAST_PATH=0 in `env`.
  */
 export function applyKafkajsFastPath(logger?: Logger, env: NodeJS.ProcessEnv = process.env): KafkajsFastPath {
   if (!applied && env[OFF_SWITCH] === '0') {
-    applied = { crc32c: 'kafkajs', encoderGrowth: 'kafkajs', encoderCopies: 'kafkajs', notes: [`turned off by ${OFF_SWITCH}=0`] };
+    applied = { crc32c: 'kafkajs', recordBatch: 'kafkajs', encoderGrowth: 'kafkajs', encoderCopies: 'kafkajs', notes: [`turned off by ${OFF_SWITCH}=0`] };
     logger?.child('kafka').debug('kafkajs fast path off', { reason: applied.notes[0] });
   }
   if (!applied) {
     const notes: string[] = [];
-    const crc32c = injectNativeCrc32c(notes);
     const encoder = patchEncoder(notes);
-    applied = { crc32c, ...encoder, notes };
-    if (notes.length > 0) logger?.child('kafka').debug('kafkajs fast path partly off', { crc32c, ...encoder, notes });
+    const native = loadNativeCrc32c(notes);
+    const batch = native ? injectRecordBatchParts(native, encoder.encoderCopies === 'chunked', notes) : ({ crc32c: 'kafkajs', recordBatch: 'kafkajs' } as const);
+    applied = { ...batch, ...encoder, notes };
+    if (notes.length > 0) logger?.child('kafka').debug('kafkajs fast path partly off', { ...batch, ...encoder, notes });
   }
   return applied;
 }
 
-function injectNativeCrc32c(notes: string[]): KafkajsFastPath['crc32c'] {
-  let native: (input: Uint8Array) => number;
+type NativeCrc32c = (input: Uint8Array, state?: number) => number;
+
+function loadNativeCrc32c(notes: string[]): NativeCrc32c | undefined {
   try {
-    native = (require('@node-rs/crc32') as { crc32c: (input: Uint8Array) => number }).crc32c;
+    return (require('@node-rs/crc32') as { crc32c: NativeCrc32c }).crc32c;
   } catch {
     notes.push(`@node-rs/crc32 has no binary for ${process.platform}-${process.arch}; kafkajs's JavaScript CRC-32C stays`);
-    return 'kafkajs';
+    return undefined;
   }
+}
+
+/** Makes `require(specifier)` from kafkajs return `exports` without reading the file (Node's documented `require.cache`). */
+function supplyModule(specifier: string, exports: unknown): void {
+  const path = require.resolve(specifier);
+  const entry = new Module(path);
+  entry.filename = path;
+  entry.loaded = true;
+  entry.exports = exports;
+  require.cache[path] = entry;
+}
+
+/** Supplies the CRC module, and with chunked Encoders the record batch module, before kafkajs first loads them. */
+function injectRecordBatchParts(native: NativeCrc32c, chunked: boolean, notes: string[]): Pick<KafkajsFastPath, 'crc32c' | 'recordBatch'> {
+  const asIs = { crc32c: 'kafkajs', recordBatch: 'kafkajs' } as const;
   try {
-    const crcPath = require.resolve(CRC_MODULE);
-    const userPath = require.resolve(CRC_USER);
-    if (require.cache[userPath]) {
+    if (require.cache[require.resolve(RECORD_BATCH_MODULE)]) {
       notes.push(`kafkajs's record batch module was loaded before the fast path; its JavaScript CRC-32C stays`);
-      return 'kafkajs';
+      return asIs;
     }
-    // A module object marked loaded makes `require` return its exports without reading the file.
-    const entry = new Module(crcPath);
-    entry.filename = crcPath;
-    entry.loaded = true;
     // kafkajs writes the CRC with writeUInt32; crc32c already returns it unsigned.
-    entry.exports = function nativeCrc32c(buffer: Buffer): number {
+    supplyModule(CRC_MODULE, function nativeCrc32c(buffer: Buffer): number {
       return native(buffer);
-    };
-    require.cache[crcPath] = entry;
-    return 'native';
+    });
   } catch (error) {
     notes.push(`kafkajs's CRC module was not where expected (${(error as Error).message.split('\n')[0]}); its JavaScript CRC-32C stays`);
-    return 'kafkajs';
+    return asIs;
+  }
+  if (!chunked) return { crc32c: 'native', recordBatch: 'kafkajs' };
+  try {
+    supplyModule(RECORD_BATCH_MODULE, chunkedCrcRecordBatch(native));
+    return { crc32c: 'native', recordBatch: 'crc-over-chunks' };
+  } catch (error) {
+    notes.push(`kafkajs's record batch stays its own: ${(error as Error).message.split('\n')[0]}`);
+    return { crc32c: 'native', recordBatch: 'kafkajs' };
   }
 }
 
