@@ -32,9 +32,9 @@ export interface KafkajsFastPath {
   recordBatch: 'crc-over-chunks' | 'kafkajs';
   /** `unzeroed`: Encoder growth uses Buffer.allocUnsafe; `kafkajs`: its own zero-filled Buffer.alloc. */
   encoderGrowth: 'unzeroed' | 'kafkajs';
-  /** `chunked`: frames are kept by reference until the batch CRC and the socket write; `kafkajs`: copied at every level. */
+  /** `chunked`: Encoders keep frames by reference and join them when their `buffer` is read; `kafkajs`: copied at every level. */
   encoderCopies: 'chunked' | 'kafkajs';
-  /** Why a part stayed kafkajs's own, one line each; empty when both are active. */
+  /** Why a part stayed kafkajs's own, one line each; empty when all are active. */
   notes: string[];
 }
 
@@ -172,7 +172,9 @@ const CHUNK_MIN_BYTES = 4096;
  * plus doubling regrowth), which the profile showed at ~25 % of the send
  * phase once the CRC and zero fill were gone. Here an Encoder keeps large
  * writes and embedded Encoders as a list of chunks and joins them only when
- * its `buffer` is read: once for the batch CRC and once for the socket.
+ * its `buffer` is read: for the socket (kafkajs-record-batch.ts takes the
+ * batch CRC over the chunks), or for the batch CRC too when that file's
+ * record batch could not be supplied.
  * Nothing in kafkajs writes to an Encoder after embedding it or reads `offset`
  * from outside, which is what makes sharing the chunks safe.
  */
