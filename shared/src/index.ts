@@ -17,3 +17,4 @@ export * from './kafka/batches.js';
 export * from './kafka/errors.js';
 export * from './kafka/authorization.js';
 export * from './kafka/retriable.js';
+export * from './kafka/kafkajs-fast-path.js';

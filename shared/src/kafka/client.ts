@@ -7,6 +7,7 @@ import type { Kafka as KafkaClient, KafkaConfig, logCreator } from 'kafkajs';
 import type { Logger } from '../log/logger.js';
 import type { Secret } from '../config/secret.js';
 import { denialFromLogEntry, type AuthorizationDenial } from './authorization.js';
+import { applyKafkajsFastPath } from './kafkajs-fast-path.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -96,5 +97,7 @@ export function createKafka(conn: KafkaConnection, logger: Logger, hooks: KafkaH
   // kafkajs prints a partitioner migration notice on every producer otherwise;
   // we always set partitions ourselves.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  // Before any client exists, so kafkajs's first produce request already encodes with it.
+  applyKafkajsFastPath(logger);
   return new Kafka(kafkaConfig(conn, logger, hooks));
 }
