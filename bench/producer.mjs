@@ -54,14 +54,14 @@ async function measured(ctx, cmd, args, env = {}) {
 const cameraIds = (n) => Array.from({ length: n }, (_, i) => `CAMERA-${i + 1}`);
 
 /** One producer kind for `cameras` cameras at once, each its own process sending `files`. */
-async function runProducer(ctx, kind, { listener, cameras, mode, pipeline, maxBatchBytes, kcatExtra = [] }) {
+async function runProducer(ctx, kind, { listener, cameras, mode, pipeline, maxBatchBytes, kcatExtra = [], env = {} }) {
   const { props, files, root, topics } = ctx;
   const started = performance.now();
   const procs = cameraIds(cameras).map((camera) => {
     if (kind === 'frameline') {
       const cpuProfile = ctx.cpuProf ? join(ctx.cpuProf, `${camera}.cpuprofile`) : undefined;
       const arg = JSON.stringify({ mode, listener, camera, files, props, topics, pipeline, maxBatchBytes, cpuProfile });
-      return measured(ctx, process.execPath, [join(root, 'bench/frameline-send.mjs'), arg]);
+      return measured(ctx, process.execPath, [join(root, 'bench/frameline-send.mjs'), arg], env);
     }
     if (kind === 'kcat') {
       const headers = ['content-type=image/jpeg', 'fl-schema=1', `fl-camera=${camera}`, 'fl-run=bench', 'fl-seq=0', `fl-captured-at=${Date.now()}`, 'fl-width=1280', 'fl-height=720'];
@@ -171,6 +171,10 @@ export async function benchProducer({ root, props, topics, quick, python }) {
         const row = { round: r, ...(await runProducer(ctx, 'frameline', { ...c, maxBatchBytes: 4 << 20 })), kind: 'frameline-4MiB' };
         rows.push(row);
         console.log(`  round ${r} frameline maxBatchBytes 4 MiB ${c.listener}: ${row.framesPerSec.toFixed(0)} frames/s`);
+        // kafkajs as it ships, without shared/src/kafka/kafkajs-fast-path.ts: what the fast path gains, on the same broker and frames.
+        const plain = { round: r, ...(await runProducer(ctx, 'frameline', { ...c, env: { FRAMELINE_KAFKAJS_FAST_PATH: '0' } })), kind: 'frameline-kafkajs-as-shipped' };
+        rows.push(plain);
+        console.log(`  round ${r} frameline, kafkajs fast path off ${c.listener}: ${plain.framesPerSec.toFixed(0)} frames/s, ${plain.cpuSecPer1000.toFixed(2)} CPU-s/1000`);
         // librdkafka held to kafkajs's limit: one produce request in flight per connection. What kcat loses here is what that lock costs.
         const one = { round: r, ...(await runProducer(ctx, 'kcat', { ...c, kcatExtra: ['max.in.flight.requests.per.connection=1'] })), kind: 'kcat-inflight1' };
         rows.push(one);
@@ -215,10 +219,14 @@ export async function benchProducer({ root, props, topics, quick, python }) {
     ratios.push({ ...c, framelineFps: median(fl.map((x) => x.framesPerSec)), framelineMiBs: median(fl.map((x) => x.mibPerSec)), kcatFps: median(kc.map((x) => x.framesPerSec)),
       ratioVsKcat: median(byRound), ratiosByRound: byRound, framelineCpuPer1000: median(fl.map((x) => x.cpuSecPer1000)), kcatCpuPer1000: median(kc.map((x) => x.cpuSecPer1000)),
       framelineRssMiB: median(fl.map((x) => x.peakRssMiB)), kcatRssMiB: median(kc.map((x) => x.peakRssMiB)) });
-    const big = per('frameline-4MiB');
-    if (big.length) ratios.push({ ...c, variant: 'maxBatchBytes 4 MiB', framelineFps: median(big.map((x) => x.framesPerSec)), framelineMiBs: median(big.map((x) => x.mibPerSec)), kcatFps: median(kc.map((x) => x.framesPerSec)),
-      ratioVsKcat: median(big.map((f) => f.framesPerSec / (kc.find((k) => k.round === f.round)?.framesPerSec ?? NaN))), ratiosByRound: big.map((f) => f.framesPerSec / (kc.find((k) => k.round === f.round)?.framesPerSec ?? NaN)),
-      framelineCpuPer1000: median(big.map((x) => x.cpuSecPer1000)), kcatCpuPer1000: median(kc.map((x) => x.cpuSecPer1000)), framelineRssMiB: median(big.map((x) => x.peakRssMiB)), kcatRssMiB: median(kc.map((x) => x.peakRssMiB)) });
+    for (const [kind, variant] of [['frameline-4MiB', 'maxBatchBytes 4 MiB'], ['frameline-kafkajs-as-shipped', 'kafkajs as shipped (FRAMELINE_KAFKAJS_FAST_PATH=0)']]) {
+      const v = per(kind);
+      if (!v.length) continue;
+      const vs = v.map((f) => f.framesPerSec / (kc.find((k) => k.round === f.round)?.framesPerSec ?? NaN));
+      ratios.push({ ...c, variant, framelineFps: median(v.map((x) => x.framesPerSec)), framelineMiBs: median(v.map((x) => x.mibPerSec)), kcatFps: median(kc.map((x) => x.framesPerSec)),
+        ratioVsKcat: median(vs), ratiosByRound: vs, framelineCpuPer1000: median(v.map((x) => x.cpuSecPer1000)), kcatCpuPer1000: median(kc.map((x) => x.cpuSecPer1000)),
+        framelineRssMiB: median(v.map((x) => x.peakRssMiB)), kcatRssMiB: median(kc.map((x) => x.peakRssMiB)) });
+    }
   }
   const kcat1 = rows.filter((x) => x.kind === 'kcat' && x.listener === 'external' && x.cameras === 1 && x.mode === 'reliable' && x.pipeline === 'passthrough');
   const kcatInflight1 = rows.filter((x) => x.kind === 'kcat-inflight1');

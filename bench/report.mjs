@@ -117,6 +117,8 @@ export function summaryMarkdown(benches) {
       const x = r(listener, cameras, mode);
       if (x) rows.push([`publish, ${listenerName[listener]}, ${cameras} camera${cameras > 1 ? 's' : ''}, \`${mode}\``, `${f(x.framelineFps)} frames/s, ${f(x.framelineCpuPer1000, 2)} CPU-s/1000 frames`, `\`kcat -P\`, same files, headers and acks: ${f(x.kcatFps)} frames/s, ${f(x.kcatCpuPer1000, 2)} CPU-s/1000`, f(x.ratioVsKcat, 2)]);
     }
+    const shipped = p.ratios.find((x) => x.variant?.startsWith('kafkajs as shipped'));
+    if (shipped) rows.push([`publish, ${listenerName[shipped.listener]}, 1 camera, \`reliable\`, kafkajs as shipped (fast path off)`, `${f(shipped.framelineFps)} frames/s, ${f(shipped.framelineCpuPer1000, 2)} CPU-s/1000 frames`, `\`kcat -P\`: ${f(shipped.kcatFps)} frames/s`, f(shipped.ratioVsKcat, 2)]);
   }
   const i = benches.inference;
   if (i?.cloudBatch1?.available) {
