@@ -52,7 +52,11 @@ async function play(model, jpegs, stride, options, trace) {
     cpuMs += (c.user + c.system) / 1000;
     schedule.observe('CAMERA-1', 'bench', capturedAt, result);
     boxes.set(seq, result.persons.map((p) => p.box));
-    if (trace) console.error(`${trace} seq ${seq} detect ${hint.detect} sweep ${hint.sweep ?? '-'} search ${hint.search?.length ?? 0} rois ${hint.rois.length} -> ${result.persons.map((p) => `${p.box.map(Math.round).join(',')} p${p.score.toFixed(2)}`).join(' | ')}`);
+    if (trace) {
+      const roi = (r) => `#${r.track ?? '-'}(${Math.round(r.cx)},${Math.round(r.cy)} s${Math.round(r.side)})`;
+      console.error(`${trace} seq ${seq} detect ${hint.detect} sweep ${hint.sweep ?? '-'} search ${(hint.search ?? []).map(roi).join(' ')} rois ${hint.rois.map(roi).join(' ')}`);
+      console.error(`${''.padEnd(trace.length)}   -> ${result.persons.map((p, i) => `${roi(result.rois?.[i] ?? {})} ${p.box.map(Math.round).join(',')} p${p.score.toFixed(2)}`).join(' | ')}`);
+    }
   }
   const n = boxes.size;
   const persons = [...boxes.values()].reduce((s, b) => s + b.length, 0);
