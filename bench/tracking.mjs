@@ -40,16 +40,20 @@ async function play(model, jpegs, stride, options, trace) {
   let wallMs = 0;
   let cpuMs = 0;
   const boxes = new Map();
+  const stages = { decodeMs: 0, detectMs: 0, landmarksMs: 0 };
   for (let seq = 0; seq < jpegs.length; seq += stride) {
     const capturedAt = seq * 100;
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const image = await decodeJpeg(jpegs[seq]);
+    stages.decodeMs += performance.now() - t0;
     const hint = schedule.hint('CAMERA-1', 'bench', capturedAt);
     const [result] = await model.infer([image], [hint]);
     wallMs += performance.now() - t0;
     const c = process.cpuUsage(c0);
     cpuMs += (c.user + c.system) / 1000;
+    stages.detectMs += result.timings.detectMs;
+    stages.landmarksMs += result.timings.landmarksMs;
     schedule.observe('CAMERA-1', 'bench', capturedAt, result);
     boxes.set(seq, result.persons.map((p) => p.box));
     if (trace) {
@@ -60,7 +64,8 @@ async function play(model, jpegs, stride, options, trace) {
   }
   const n = boxes.size;
   const persons = [...boxes.values()].reduce((s, b) => s + b.length, 0);
-  return { inferred: n, fps: (n * 1000) / cpuMs, msPerFrame: cpuMs / n, wallMsPerFrame: wallMs / n, personsPerFrame: persons / n, persons, counts: schedule.counts(), boxes };
+  for (const k of Object.keys(stages)) stages[k] /= n;
+  return { stages, inferred: n, fps: (n * 1000) / cpuMs, msPerFrame: cpuMs / n, wallMsPerFrame: wallMs / n, personsPerFrame: persons / n, persons, counts: schedule.counts(), boxes };
 }
 
 /**
@@ -81,7 +86,7 @@ export async function benchTracking({ root, frames = 60, stride = 2, schedule = 
     const seqs = [...before.boxes.keys()];
     const found = seqs.reduce((n, s) => n + matched(before.boxes.get(s), after.boxes.get(s)), 0);
     const speedUp = after.fps / before.fps;
-    const row = (name, r) => `${name.padEnd(44)} ${r.fps.toFixed(2).padStart(6)} frames/s per core ${r.msPerFrame.toFixed(0).padStart(5)} CPU ms/frame (${r.wallMsPerFrame.toFixed(0)} wall)  ${r.personsPerFrame.toFixed(2)} persons/frame  (${r.inferred} frames, full detector on ${r.counts.detected})`;
+    const row = (name, r) => `${name.padEnd(44)} ${r.fps.toFixed(2).padStart(6)} frames/s per core ${r.msPerFrame.toFixed(0).padStart(5)} CPU ms/frame (${r.wallMsPerFrame.toFixed(0)} wall)  ${r.personsPerFrame.toFixed(2)} persons/frame  (${r.inferred} frames, full detector on ${r.counts.detected}); wall ms/frame decode ${r.stages.decodeMs.toFixed(0)} detect ${r.stages.detectMs.toFixed(0)} landmarks ${r.stages.landmarksMs.toFixed(0)}`;
     const lines = [
       `vtest.mp4 from 0 s, ${frames} frames at 10 fps, every ${stride}. inferred, one camera, BlazePose full, tiled detector, 1 thread`,
       row('detector on every frame', before),
