@@ -22,6 +22,7 @@ function manualRunner(workers: number, batchable: boolean) {
   const runner: BatchRunner<string> = {
     batchable: () => batchable,
     idleCount: () => ready - running.length,
+    workers: () => workers,
     run: (jpegs) => new Promise((resolve, reject) => running.push({ size: jpegs.length, resolve, reject })),
     onIdle: (l) => void idle.push(l),
   };
@@ -161,6 +162,55 @@ test('cross-camera batching: waiting cameras share one run up to maxBatch, longe
   single.finish();
   await settle();
   assert.deepEqual(single.batches.map(ids).slice(3), [['A/1']]);
+});
+
+test('live cameras are spread over the workers: after a worker restart, 3 waiting cameras on 2 workers still go one per batch, in turn, so each camera is inferred as often', async (t) => {
+  const h = harness(2, true, 4);
+  t.after(() => h.scheduler.drain(0));
+  const seq = new Map<string, number>();
+  /** `camera` offers its next frame 10 ms after the previous offer, as a 10 fps camera does while the workers are busy. */
+  const offer = (...cameras: string[]) => {
+    for (const camera of cameras) {
+      h.advance(10);
+      seq.set(camera, (seq.get(camera) ?? -1) + 1);
+      h.scheduler.offerLive(h.job(camera, seq.get(camera)!));
+    }
+  };
+  offer('A', 'B', 'C');
+  assert.deepEqual(h.batches.map(ids), [['A/0'], ['B/0']], 'both workers busy at once, one camera each');
+  // A's worker dies; while its replacement starts, A and C both wait
+  h.wedge();
+  await settle();
+  offer('A');
+  h.replace();
+  assert.deepEqual(ids(h.batches[2]), ['C/0'], 'one camera per batch: a batch of C and A would leave B alone on the other worker, inferred twice as often');
+  for (let round = 0; round < 12; round++) {
+    offer('A', 'B', 'C');
+    h.finish();
+    await settle();
+  }
+  const inferred = new Map<string, number>();
+  for (const batch of h.batches.slice(2)) {
+    assert.equal(batch.length, 1, `batch ${ids(batch).join(',')}`);
+    const camera = batch[0]!.job.frame.camera;
+    inferred.set(camera, (inferred.get(camera) ?? 0) + 1);
+  }
+  const counts = [...inferred.values()];
+  assert.equal(inferred.size, 3);
+  assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `frames inferred per camera ${JSON.stringify(Object.fromEntries(inferred))}`);
+
+  // 8 cameras waiting for 2 workers: each batch takes its share, 4
+  const many = harness(2, true, 4);
+  t.after(() => many.scheduler.drain(0));
+  many.scheduler.offerLive(many.job('A', 0));
+  many.scheduler.offerLive(many.job('B', 0));
+  for (const camera of 'CDEFGH') {
+    many.advance(10);
+    many.scheduler.offerLive(many.job(camera, 0));
+  }
+  many.finish();
+  await settle();
+  assert.deepEqual(ids(many.batches[2]), ['C/0', 'D/0', 'E/0', 'F/0']);
 });
 
 test('a wedged worker: its batch fails as an Error, the camera is free again, and the replacement worker gets the newest frame', async (t) => {

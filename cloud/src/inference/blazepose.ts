@@ -8,7 +8,7 @@ import { keypointBox } from './box.js';
 import { dropDuplicatePersons } from './dedupe.js';
 import { createDetector, DEFAULT_DETECTOR_OPTIONS, type DetectorOptions } from './detector.js';
 import { createLandmarkModel, type LandmarkResult, type RoiRequest } from './landmarks.js';
-import { roiFromDetection, roiFromPoints } from './roi.js';
+import { roiFromDetection, roiFromPoints, type Roi } from './roi.js';
 import { createSession, type SessionOptions } from './session.js';
 import { createObjectDetector } from './person-detector.js';
 import { createSweepPlanner, detectParts } from './sweep.js';
@@ -70,6 +70,18 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
     keypoints: result.keypoints,
   });
 
+  /** The landmark model on `rois[i]` of `images[i]` (refined when configured), flattened in image order. */
+  async function estimate(images: DecodedImage[], rois: Roi[][]): Promise<{ owner: number; roi: Roi; result: LandmarkResult }[]> {
+    const owners = rois.flatMap((list, i) => list.map((roi) => ({ owner: i, roi })));
+    let requests: RoiRequest[] = owners.map(({ owner, roi }) => ({ image: images[owner]!, roi }));
+    let results = await landmarks.estimate(requests);
+    if (options.refine) {
+      requests = requests.map((r, j) => ({ image: r.image, roi: roiFromPoints(...results[j]!.aux) }));
+      results = await landmarks.estimate(requests);
+    }
+    return owners.map((o, j) => ({ ...o, result: results[j]! }));
+  }
+
   return {
     name: `blazepose-${options.variant}`,
     batchable: true,
@@ -80,36 +92,27 @@ export async function createBlazePose(options: BlazePoseOptions, logger: Logger)
       const detections = await detectParts(detector, images, parts);
       const t1 = performance.now();
 
-      let requests: RoiRequest[] = [];
-      const owner: number[] = [];
-      const trackOf: (number | undefined)[] = [];
-      images.forEach((image, i) => {
-        // tracked persons first: the detector may miss one that the landmarks still hold;
-        // a detection centred inside a tracked ROI is that person again, not worth a landmark run
-        const tracked = hints?.[i]?.rois ?? [];
-        const fresh = detections[i]!.map(roiFromDetection).filter((d) => !tracked.some((t) => Math.hypot(t.cx - d.cx, t.cy - d.cy) < t.side / 4));
-        const rois = [...tracked, ...fresh];
-        for (const roi of rois.slice(0, options.maxPersons)) {
-          requests.push({ image, roi });
-          owner.push(i);
-          trackOf.push(roi.track);
-        }
-      });
-      let results = await landmarks.estimate(requests);
-      if (options.refine) {
-        requests = requests.map((r, j) => ({ image: r.image, roi: roiFromPoints(...results[j]!.aux) }));
-        results = await landmarks.estimate(requests);
-      }
+      // tracked persons first: the detector may miss one that the landmarks still hold. A detection
+      // centred near a person those landmarks found is that person again, not worth a landmark run;
+      // near where a track was predicted but its person was not found, it is worth one.
+      const tracked = images.map((_, i) => (hints?.[i]?.rois ?? []).slice(0, options.maxPersons));
+      const first = await estimate(images, tracked);
+      const found = images.map((_, i) => first.filter((r) => r.owner === i && r.result.presence >= options.minPresence).map((r) => roiFromPoints(...r.result.aux)));
+      const fresh = images.map((_, i) =>
+        detections[i]!.map(roiFromDetection)
+          .filter((d) => !found[i]!.some((t) => Math.hypot(t.cx - d.cx, t.cy - d.cy) < t.side / 4))
+          .slice(0, options.maxPersons - tracked[i]!.length));
+      const all = [...first, ...(await estimate(images, fresh))];
       const t2 = performance.now();
 
       const timings = { detectMs: t1 - t0, landmarksMs: t2 - t1, totalMs: t2 - t0 };
       return images.map((image, i) => {
         const next = new Map<Person, ReturnType<typeof roiFromPoints>>();
-        const persons = results.flatMap((r, j) => {
-          if (owner[j] !== i || r.presence < options.minPresence) return [];
+        const persons = all.flatMap(({ owner, roi, result: r }) => {
+          if (owner !== i || r.presence < options.minPresence) return [];
           const person = toPerson(r, image);
           // the next ROI follows the same track as the ROI it came from
-          next.set(person, { ...roiFromPoints(...r.aux), track: trackOf[j] });
+          next.set(person, { ...roiFromPoints(...r.aux), track: roi.track });
           return [person];
         });
         const kept = dropDuplicatePersons(persons, options.duplicateSimilarity, options.minVisibility);

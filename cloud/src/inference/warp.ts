@@ -108,6 +108,10 @@ export function warpInto(image: DecodedImage, m: Affine, target: WarpTarget, nor
   const plane = width * height;
   const xStride = target.layout === 'NHWC' ? 3 : 1;
   const cStride = target.layout === 'NHWC' ? 1 : plane;
+  if (k === 1) {
+    warpBilinear(image, m, target, [s0, s1, s2], [o0, o1, o2], border, xStride, cStride);
+    return;
+  }
   const acc = new Float64Array(3);
 
   for (let v = 0; v < height; v++) {
@@ -124,6 +128,56 @@ export function warpInto(image: DecodedImage, m: Affine, target: WarpTarget, nor
       data[idx] = acc[0]! * s0 + o0;
       data[idx + cStride] = acc[1]! * s1 + o1;
       data[idx + 2 * cStride] = acc[2]! * s2 + o2;
+    }
+  }
+}
+
+/**
+ * warpInto's path for one sample per output pixel (every landmark crop and
+ * detector tile): the same bilinear sample, inlined, so a 256×256 crop costs
+ * about a millisecond of JS instead of several.
+ */
+function warpBilinear(
+  image: DecodedImage, m: Affine, target: WarpTarget, scale: [number, number, number], offset: [number, number, number],
+  border: Border, xStride: number, cStride: number,
+): void {
+  const { width: W, height: H, rgb } = image;
+  const { data, width, height } = target;
+  const [s0, s1, s2] = scale;
+  const [o0, o1, o2] = offset;
+  const zero = border === 'zero';
+  for (let v = 0; v < height; v++) {
+    let idx = target.offset + (target.layout === 'NHWC' ? v * width * 3 : v * width);
+    // frame coordinate of this row's first output pixel centre; each column adds (uxX, uxY)
+    let fx = m.originX + 0.5 * m.uxX + (v + 0.5) * m.vyX;
+    let fy = m.originY + 0.5 * m.uxY + (v + 0.5) * m.vyY;
+    for (let u = 0; u < width; u++, idx += xStride, fx += m.uxX, fy += m.uxY) {
+      if (zero && (fx < 0 || fy < 0 || fx > W || fy > H)) {
+        data[idx] = o0;
+        data[idx + cStride] = o1;
+        data[idx + 2 * cStride] = o2;
+        continue;
+      }
+      const px = fx < 0.5 ? 0 : fx - 0.5 > W - 1 ? W - 1 : fx - 0.5;
+      const py = fy < 0.5 ? 0 : fy - 0.5 > H - 1 ? H - 1 : fy - 0.5;
+      // px, py >= 0: truncation is floor
+      const x0 = px | 0;
+      const y0 = py | 0;
+      const dx = x0 + 1 < W ? 3 : 0;
+      const dy = y0 + 1 < H ? W * 3 : 0;
+      const ax = px - x0;
+      const ay = py - y0;
+      const i = (y0 * W + x0) * 3;
+      const j = i + dy;
+      let top = rgb[i]! + (rgb[i + dx]! - rgb[i]!) * ax;
+      let bottom = rgb[j]! + (rgb[j + dx]! - rgb[j]!) * ax;
+      data[idx] = (top + (bottom - top) * ay) * s0 + o0;
+      top = rgb[i + 1]! + (rgb[i + dx + 1]! - rgb[i + 1]!) * ax;
+      bottom = rgb[j + 1]! + (rgb[j + dx + 1]! - rgb[j + 1]!) * ax;
+      data[idx + cStride] = (top + (bottom - top) * ay) * s1 + o1;
+      top = rgb[i + 2]! + (rgb[i + dx + 2]! - rgb[i + 2]!) * ax;
+      bottom = rgb[j + 2]! + (rgb[j + dx + 2]! - rgb[j + 2]!) * ax;
+      data[idx + 2 * cStride] = (top + (bottom - top) * ay) * s2 + o2;
     }
   }
 }

@@ -2,7 +2,9 @@
 // waiting; per camera only the newest frame waits (latest wins), frames older
 // than maxLagMs are skipped, and frames reach a worker only when it is idle.
 // Cameras that have waited longest go first; backfill only gets capacity
-// that live frames leave free.
+// that live frames leave free. Live cameras are spread over the workers:
+// a batch takes no more than its share, so no worker idles while another
+// holds every camera (a camera never has two frames in flight).
 import { within } from '@frameline/shared';
 import type { FrameSink, Job } from '../ingest/handoff.js';
 
@@ -32,6 +34,8 @@ export interface BatchRunner<Out, Hint = never> {
   /** Whether several frames in one run are cheaper than one run each (known once the runner has started). */
   batchable(): boolean;
   idleCount(): number;
+  /** Workers that run batches (the pool's size); absent: one. */
+  workers?(): number;
   /** Runs one batch on an idle worker (the caller checks idleCount first). */
   run(jpegs: Buffer[], hints?: (Hint | undefined)[]): Promise<Out>;
   /** Called whenever a worker becomes idle. */
@@ -80,8 +84,20 @@ interface CameraSlot {
 
 export function createScheduler<Out, Hint = never>(options: SchedulerOptions<Out, Hint>): Scheduler {
   const now = options.now ?? Date.now;
-  const limit = () => (options.pool.batchable() ? Math.max(1, options.maxBatch) : 1);
   const cameras = new Map<string, CameraSlot>();
+  const limit = () => (options.pool.batchable() ? Math.max(1, options.maxBatch) : 1);
+  /**
+   * Frames per live batch: a batchable runner gets each worker's share of the
+   * cameras with a frame waiting or in flight (at least 1, at most maxBatch).
+   * With 3 cameras on 2 workers that is 1: one batch of all three would leave
+   * the other worker idle (their next frames wait for that batch), and
+   * batches of 2 and 1 would infer the lone camera twice as often.
+   */
+  const liveLimit = () => {
+    let active = 0;
+    for (const s of cameras.values()) if (s.pending || s.inFlight) active++;
+    return Math.max(1, Math.min(limit(), Math.floor(active / Math.max(1, options.pool.workers?.() ?? 1))));
+  };
   let backfill: Job[] = [];
   let backfillInFlight = false;
   let inFlight = new Set<Promise<void>>();
@@ -138,8 +154,9 @@ export function createScheduler<Out, Hint = never>(options: SchedulerOptions<Out
   function takeLive(t: number): Dispatched[] {
     const ready = [...cameras.values()].filter((s) => s.pending && !s.inFlight).sort((a, b) => a.waitingSince - b.waitingSince);
     const batch: Dispatched[] = [];
+    const most = liveLimit();
     for (const s of ready) {
-      if (batch.length >= limit()) break;
+      if (batch.length >= most) break;
       const job = s.pending!;
       s.pending = undefined;
       const ageMs = ageOf(job, t);

@@ -129,6 +129,7 @@ export function createWorkerPool(options: PoolOptions): WorkerPool {
     modelName: () => info?.name,
     batchable: () => info?.batchable ?? false,
     idleCount: () => slots.filter((s) => s.ready && !s.inFlight).length,
+    workers: () => slots.length,
     run(jpegs, hints) {
       const slot = slots.find((s) => s.ready && !s.inFlight);
       if (!slot?.worker) return Promise.reject(new Error('no idle inference worker'));
