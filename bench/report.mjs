@@ -128,6 +128,11 @@ export function summaryMarkdown(benches) {
   }
   const t = benches.tracking;
   if (t?.after) rows.push(['pose tracking (ROIs from the previous landmarks), same frames, by frames per CPU-second', `${f(t.after.msPerFrame)} CPU ms/frame, ${f(t.after.personsPerFrame, 2)} persons/frame`, `detector on every frame: ${f(t.before.msPerFrame)} CPU ms/frame, ${f(t.before.personsPerFrame, 2)} persons/frame`, f(t.speedUp, 2)]);
+  const [every, tracked] = [t?.service?.rows?.[0]?.r, t?.service?.rows?.[1]?.r];
+  if (every && tracked) {
+    const perCam = (r) => Object.values(r.perCameraFramesPerSec).map((v) => f(v, 2)).join(', ');
+    rows.push([`pose tracking in the real service (demo setting: 3 cameras × 10 fps, BlazePose full), inferred frames/s per camera`, `${perCam(tracked)}; ${f(tracked.personsPerFrame, 2)} persons/frame; capture → result p50 ${f(tracked.latencyAllMs?.p50)} ms`, `detector on every frame: ${perCam(every)}; ${f(every.personsPerFrame, 2)} persons/frame; p50 ${f(every.latencyAllMs?.p50)} ms`, f(t.service.ratio, 2)]);
+  }
   for (const sh of t?.skeletonShare ?? []) {
     const [det, trk] = ['detector', 'tracking'].map((m) => sh.rows.find((r) => r.mode === m));
     if (det && trk) rows.push([`visible people with a skeleton (${sh.truth.visible} hand-read people on ${sh.truth.frames} vtest frames), BlazePose ${sh.variant}, with tracking`, `${trk.matched}/${trk.visible} (${f(100 * trk.share)} %), whole people ${f(100 * trk.wholeShare)} %, ${trk.falseSkeletons} false skeletons`, `detector on every frame: ${det.matched}/${det.visible} (${f(100 * det.share)} %), whole ${f(100 * det.wholeShare)} %, ${det.falseSkeletons} false`, f(trk.share / det.share, 2)]);
