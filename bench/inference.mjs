@@ -371,7 +371,7 @@ async function attempt(what, fn) {
  * 30 s stream per pipeline; full: 40 frames and 60 s (BENCH_INFERENCE_SECONDS).
  */
 export async function benchInference({ root, props, freshTopics, quick, python }) {
-  const seconds = Number(process.env.BENCH_INFERENCE_SECONDS ?? (quick ? 30 : 60));
+  const seconds = Number(process.env.BENCH_INFERENCE_SECONDS ?? (quick ? 20 : 60));
   const ceilingFrames = Number(process.env.BENCH_CEILING_FRAMES ?? (quick ? 4 : 40));
   const logger = createLogger({ level: 'error' });
   const jpegs = await extractFrames(root);

@@ -2,7 +2,7 @@
 // each benchmark with its baselines in the same invocation, and writes
 // bench/results/latest.json, latest.md and the lag plot (the committed copy of
 // the last run). Every figure is a ratio against a baseline from this run.
-//   --quick            fewer rounds/cameras/frames, 2-minute lag run (< 10 min)
+//   --quick            fewer rounds/cameras/frames, 2-minute lag run, 20 s windows (< 10 min)
 //   --only=a,b         producer, lag, inference, tracking, latency, scale (default: all of them)
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -105,10 +105,11 @@ try {
     // Against hand-read truth: the share of visible people that get a skeleton, both modes, both variants (the demo runs lite).
     const { benchSkeletonShare } = await import('./skeleton-share.mjs');
     const shares = [];
-    for (const variant of ['full', 'lite']) shares.push({ variant, ...(await benchSkeletonShare({ root: ROOT, variant })) });
+    // --quick: full only (the demo's and the service's default); lite is the full run's.
+    for (const variant of quick ? ['full'] : ['full', 'lite']) shares.push({ variant, ...(await benchSkeletonShare({ root: ROOT, variant })) });
     // The demo setting: the real service, 3 cameras x 10 fps, detector on every frame vs tracking.
     const { benchTrackingService } = await import('./tracking-service.mjs');
-    const service = await benchTrackingService({ root: ROOT, props, freshTopics, seconds: Number(process.env.BENCH_INFERENCE_SECONDS ?? (quick ? 30 : 40)) });
+    const service = await benchTrackingService({ root: ROOT, props, freshTopics, seconds: Number(process.env.BENCH_INFERENCE_SECONDS ?? (quick ? 20 : 40)) });
     return { speedUp: t.speedUp, found: t.found, before: { ...t.before, boxes: undefined }, after: { ...t.after, boxes: undefined }, skeletonShare: shares.map(({ variant, truth, rows }) => ({ variant, truth, rows })), service: { seconds: service.seconds, ratio: service.ratio, rows: service.rows },
       lines: [...t.lines, '', ...shares.flatMap((s) => [`BlazePose ${s.variant}:`, ...s.lines]), '', ...service.lines] };
   });
@@ -118,7 +119,7 @@ try {
   });
   await part('scale', 'scale: cameras × 5 fps until the inferred frame\'s age passes maxLagMs', async () => {
     const { benchScale } = await import('./e2e.mjs');
-    const steps = process.env.BENCH_SCALE_STEPS?.split(',').map(Number) ?? (quick ? [1, 2, 4] : [1, 2, 3, 4, 6, 8, 10]);
+    const steps = process.env.BENCH_SCALE_STEPS?.split(',').map(Number) ?? (quick ? [1, 3] : [1, 2, 3, 4, 6, 8, 10]);
     const sc = await benchScale({ root: ROOT, props, freshTopics, seconds: Number(process.env.BENCH_SCALE_SECONDS ?? (quick ? 20 : 40)), steps });
     writeFileSync(join(outDir, 'scale.json'), JSON.stringify(sc));
     execFileSync(python, [join(ROOT, 'bench/python/plot_scale.py'), join(outDir, 'scale.json'), join(outDir, 'scale.png')], { stdio: 'inherit' });
