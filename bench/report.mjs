@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const f = (x, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
+const f = (x, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d).replace(/^-(0\.?0*)$/, '$1'));
 const listenerName = { external: 'EXTERNAL (TLS + SCRAM)', internal: 'INTERNAL (SASL_PLAINTEXT + SCRAM)' };
 
 /** Pi 4 single-core sysbench 1.0.20 `cpu --threads=1` events/s, from https://leoncode.co.uk/articles/raspberry-pi-benchmarks (1477.83). */
@@ -39,7 +39,7 @@ export function producerMarkdown(p) {
     '| producer | listener | frames/s | ratio vs kcat | CPU-s/1000 frames | peak RSS MiB |', '|---|---|---|---|---|---|');
   for (const r of p.rows.filter((x) => x.kind === 'ProducerPerformance' || x.kind === 'kafka-python' || x.kind === 'error')) {
     if (r.kind === 'error') { md.push(`| failed: ${r.error.replace(/\|/g, '/').split('\n')[0]} | ${r.listener ?? ''} | | | | |`); continue; }
-    const label = r.kind === 'kafka-python' ? 'kafka-python 2.3.3, one send() per frame, linger 0 (the second seed\'s producer, acks=all)' : `Kafka ProducerPerformance 3.9.2, ${p.avgFrameBytes}-byte records (its own timing, no JVM start, but a cold JVM: with --quick's 120 records its first connect and JIT dominate)`;
+    const label = r.kind === 'kafka-python' ? 'kafka-python 2.3.3, one send() per frame, linger 0 (the second seed\'s producer, acks=all)' : `Kafka ProducerPerformance 3.9.2, ${p.avgFrameBytes}-byte records (its own timing, no JVM start, but a cold JVM: its first connect and JIT fall inside its timing${p.perCamera <= 120 ? `, and with ${p.perCamera} records they dominate` : ''})`;
     md.push(`| ${label} | ${r.listener} | ${f(r.framesPerSec)} | ${f(r.framesPerSec / kcatRel(r.listener)?.kcatFps, 2)} | ${f(r.cpuSecPer1000, 2)} | ${f(r.peakRssMiB)} |`);
   }
   const tls = (mode) => {
@@ -65,7 +65,7 @@ function cpuMarkdown(p) {
   const factor = p.pi4Factor;
   const md = ['### Agent CPU and memory per frame (EXTERNAL, reliable, 1 camera); baseline: kcat passthrough of the same files in the same run', '',
     `CPU-seconds per 1000 frames = (utime + stime) of the producer process ÷ frames × 1000; peak RSS = its VmHWM. Pi 4 share for 3 cameras × 15 fps = 45 frames/s × CPU-s per frame × F, with F = ${factor ? f(factor, 1) : 'n/a'} Pi 4 core-seconds per core-second here: \`sysbench cpu --threads=1\` gives ${p.sysbenchHere ? f(p.sysbenchHere) : 'n/a'} events per CPU-second here (measured in this run) against ${PI4_SYSBENCH_EVENTS_PER_SEC} events/s on a Pi 4 (sysbench 1.0.20, https://leoncode.co.uk/articles/raspberry-pi-benchmarks). A prime-number loop flatters the A72 next to JPEG and TLS work; the Pi 4's BCM2711 also lacks the ARMv8 crypto extensions (https://github.com/ThomasKaiser/sbc-bench/blob/master/results/ARMv8-Crypto-Extensions.md), so TLS costs more there than the factor says.`, '',
-    '| agent stage | CPU-s/1000 frames | ratio vs kcat passthrough | peak RSS MiB | Pi 4 core share at 3 × 15 fps |', '|---|---|---|---|---|'];
+    '| agent stage | CPU-s/1000 frames | CPU ratio vs kcat passthrough (lower is cheaper) | peak RSS MiB | Pi 4 core share at 3 × 15 fps |', '|---|---|---|---|---|'];
   for (const [name, cpu, rss] of rows) md.push(`| frameline ${name} | ${f(cpu, 2)} | ${f(cpu / kc?.kcatCpuPer1000, 2)} | ${f(rss)} | ${factor && cpu ? `${f(45 * (cpu / 1000) * factor * 100)} %` : 'n/a'} |`);
   md.push(`| kcat passthrough (baseline) | ${f(kc?.kcatCpuPer1000, 2)} | 1.00 | ${f(kc?.kcatRssMiB)} | ${factor && kc ? `${f(45 * (kc.kcatCpuPer1000 / 1000) * factor * 100)} %` : 'n/a'} |`);
   return md;
@@ -108,47 +108,49 @@ export function scaleMarkdown(sc) {
  * figure, the baseline it is divided by (from the same invocation) and the
  * ratio. `benches` is latest.json's `benches`; parts not run are left out.
  */
-export function summaryMarkdown(benches) {
+export function summaryMarkdown(benches, date) {
   const rows = [];
+  // --only=... keeps other parts from earlier runs: their rows say so.
+  const earlier = (part) => (date && benches[part]?.run && benches[part].run.date !== date ? ` _(from the ${benches[part].run.date.slice(0, 16).replace('T', ' ')} UTC run)_` : '');
   const p = benches.producer;
   if (p?.ratios) {
     const r = (listener, cameras, mode) => p.ratios.find((x) => x.listener === listener && x.cameras === cameras && x.mode === mode && !x.variant);
     for (const [listener, cameras, mode] of [['external', 1, 'reliable'], ['external', 1, 'live'], ['external', 3, 'reliable'], ['external', 10, 'reliable'], ['internal', 1, 'reliable']]) {
       const x = r(listener, cameras, mode);
-      if (x) rows.push([`publish, ${listenerName[listener]}, ${cameras} camera${cameras > 1 ? 's' : ''}, \`${mode}\``, `${f(x.framelineFps)} frames/s, ${f(x.framelineCpuPer1000, 2)} CPU-s/1000 frames`, `\`kcat -P\`, same files, headers and acks: ${f(x.kcatFps)} frames/s, ${f(x.kcatCpuPer1000, 2)} CPU-s/1000`, f(x.ratioVsKcat, 2)]);
+      if (x) rows.push([`publish, ${listenerName[listener]}, ${cameras} camera${cameras > 1 ? 's' : ''}, \`${mode}\`${earlier('producer')}`, `${f(x.framelineFps)} frames/s, ${f(x.framelineCpuPer1000, 2)} CPU-s/1000 frames`, `\`kcat -P\`, same files, headers and acks: ${f(x.kcatFps)} frames/s, ${f(x.kcatCpuPer1000, 2)} CPU-s/1000`, f(x.ratioVsKcat, 2)]);
     }
     const shipped = p.ratios.find((x) => x.variant?.startsWith('kafkajs as shipped'));
-    if (shipped) rows.push([`publish, ${listenerName[shipped.listener]}, 1 camera, \`reliable\`, kafkajs as shipped (fast path off)`, `${f(shipped.framelineFps)} frames/s, ${f(shipped.framelineCpuPer1000, 2)} CPU-s/1000 frames`, `\`kcat -P\`: ${f(shipped.kcatFps)} frames/s`, f(shipped.ratioVsKcat, 2)]);
+    if (shipped) rows.push([`publish, ${listenerName[shipped.listener]}, 1 camera, \`reliable\`, kafkajs as shipped (fast path off)${earlier('producer')}`, `${f(shipped.framelineFps)} frames/s, ${f(shipped.framelineCpuPer1000, 2)} CPU-s/1000 frames`, `\`kcat -P\`: ${f(shipped.kcatFps)} frames/s`, f(shipped.ratioVsKcat, 2)]);
   }
   const i = benches.inference;
   if (i?.cloudBatch1?.available) {
     const c = i.ceiling['full-b1'];
-    rows.push(['inference, cloud path (consume → decode → infer → publish), BlazePose full, detector on every frame, by frames per CPU-second', `${f(i.cloudBatch1.cpuMsPerInferredFrame)} CPU ms/frame`, `bare onnxruntime-node loop, same models and steps: ${f(c?.cpuMsPerFrame)} CPU ms/frame`, f(c?.cpuMsPerFrame / i.cloudBatch1.cpuMsPerInferredFrame, 2)]);
-    if (i.pythonOnnx?.available) rows.push(['inference, the same work in Python (kafka-python, OpenCV, onnxruntime), by frames per CPU-second', `frameline ${f(i.cloudBatch1.cpuMsPerInferredFrame)} CPU ms/frame`, `Python: ${f(i.pythonOnnx.cpuMsPerInferredFrame)} CPU ms/frame`, `${f(i.pythonOnnx.cpuMsPerInferredFrame / i.cloudBatch1.cpuMsPerInferredFrame, 2)} (frameline ÷ Python cost)`]);
+    rows.push([`inference, cloud path (consume → decode → infer → publish), BlazePose full, detector on every frame, by frames per CPU-second${earlier('inference')}`, `${f(i.cloudBatch1.cpuMsPerInferredFrame)} CPU ms/frame`, `bare onnxruntime-node loop, same models and steps: ${f(c?.cpuMsPerFrame)} CPU ms/frame`, f(c?.cpuMsPerFrame / i.cloudBatch1.cpuMsPerInferredFrame, 2)]);
+    if (i.pythonOnnx?.available) rows.push([`inference, the same work in Python (kafka-python, OpenCV, onnxruntime), by frames per CPU-second${earlier('inference')}`, `frameline ${f(i.cloudBatch1.cpuMsPerInferredFrame)} CPU ms/frame`, `Python: ${f(i.pythonOnnx.cpuMsPerInferredFrame)} CPU ms/frame`, `${f(i.pythonOnnx.cpuMsPerInferredFrame / i.cloudBatch1.cpuMsPerInferredFrame, 2)} (frameline ÷ Python cost)`]);
   }
   const t = benches.tracking;
-  if (t?.after) rows.push(['pose tracking (ROIs from the previous landmarks), same frames, by frames per CPU-second', `${f(t.after.msPerFrame)} CPU ms/frame, ${f(t.after.personsPerFrame, 2)} persons/frame`, `detector on every frame: ${f(t.before.msPerFrame)} CPU ms/frame, ${f(t.before.personsPerFrame, 2)} persons/frame`, f(t.speedUp, 2)]);
+  if (t?.after) rows.push([`pose tracking (ROIs from the previous landmarks), same frames, by frames per CPU-second${earlier('tracking')}`, `${f(t.after.msPerFrame)} CPU ms/frame, ${f(t.after.personsPerFrame, 2)} persons/frame`, `detector on every frame: ${f(t.before.msPerFrame)} CPU ms/frame, ${f(t.before.personsPerFrame, 2)} persons/frame`, f(t.speedUp, 2)]);
   const [every, tracked] = [t?.service?.rows?.[0]?.r, t?.service?.rows?.[1]?.r];
   if (every && tracked) {
     const perCam = (r) => Object.values(r.perCameraFramesPerSec).map((v) => f(v, 2)).join(', ');
-    rows.push([`pose tracking in the real service (demo setting: 3 cameras × 10 fps, BlazePose full), inferred frames/s per camera`, `${perCam(tracked)}; ${f(tracked.personsPerFrame, 2)} persons/frame; capture → result p50 ${f(tracked.latencyAllMs?.p50)} ms`, `detector on every frame: ${perCam(every)}; ${f(every.personsPerFrame, 2)} persons/frame; p50 ${f(every.latencyAllMs?.p50)} ms`, f(t.service.ratio, 2)]);
+    rows.push([`pose tracking in the real service (demo setting: 3 cameras × 10 fps, BlazePose full), inferred frames/s per camera${earlier('tracking')}`, `${perCam(tracked)}; ${f(tracked.personsPerFrame, 2)} persons/frame; capture → result p50 ${f(tracked.latencyAllMs?.p50)} ms`, `detector on every frame: ${perCam(every)}; ${f(every.personsPerFrame, 2)} persons/frame; p50 ${f(every.latencyAllMs?.p50)} ms`, f(t.service.ratio, 2)]);
   }
   for (const sh of t?.skeletonShare ?? []) {
     const [det, trk] = ['detector', 'tracking'].map((m) => sh.rows.find((r) => r.mode === m));
-    if (det && trk) rows.push([`visible people with a skeleton (${sh.truth.visible} hand-read people on ${sh.truth.frames} vtest frames), BlazePose ${sh.variant}, with tracking`, `${trk.matched}/${trk.visible} (${f(100 * trk.share)} %), whole people ${f(100 * trk.wholeShare)} %, ${trk.falseSkeletons} false skeletons`, `detector on every frame: ${det.matched}/${det.visible} (${f(100 * det.share)} %), whole ${f(100 * det.wholeShare)} %, ${det.falseSkeletons} false`, f(trk.share / det.share, 2)]);
+    if (det && trk) rows.push([`visible people with a skeleton (${sh.truth.visible} hand-read people on ${sh.truth.frames} vtest frames), BlazePose ${sh.variant}, with tracking${earlier('tracking')}`, `${trk.matched}/${trk.visible} (${f(100 * trk.share)} %), whole people ${f(100 * trk.wholeShare)} %, ${trk.falseSkeletons} false skeletons`, `detector on every frame: ${det.matched}/${det.visible} (${f(100 * det.share)} %), whole ${f(100 * det.wholeShare)} %, ${det.falseSkeletons} false`, f(trk.share / det.share, 2)]);
   }
   for (const r of benches.latency?.runs ?? []) {
-    rows.push([`end to end, ${r.cameras} cameras × ${r.fps} fps, \`${r.mode}\`, capture → inference record p50 / p99`, `${f(r.captureToInferenceMs?.p50)} / ${f(r.captureToInferenceMs?.p99)} ms (${f(r.inferredPerSec, 1)} of ${r.offeredPerSec} frames/s inferred)`, `maxLagMs ${r.maxLagMs} ms`, f(r.captureToInferenceMs?.p99 / r.maxLagMs, 2)]);
+    rows.push([`end to end, ${r.cameras} cameras × ${r.fps} fps, \`${r.mode}\`, capture → inference record p50 / p99${earlier('latency')}`, `${f(r.captureToInferenceMs?.p50)} / ${f(r.captureToInferenceMs?.p99)} ms (${f(r.inferredPerSec, 1)} of ${r.offeredPerSec} frames/s inferred)`, `maxLagMs ${r.maxLagMs} ms`, f(r.captureToInferenceMs?.p99 / r.maxLagMs, 2)]);
   }
   const sc = benches.scale;
   if (sc?.runs) {
     const last = sc.runs[sc.runs.length - 1];
-    rows.push([`scale, cameras × 5 fps until the p99 age passes maxLagMs`, `${sc.sustainedCameras} camera(s) sustained; ${f((last.cpuCoresCloud + last.cpuCoresAgents) / last.cameras, 2)} CPU cores per camera at ${last.cameras}`, `maxLagMs ${sc.maxLagMs} ms`, '']);
+    rows.push([`scale, cameras × 5 fps until the p99 age passes maxLagMs${earlier('scale')}`, `${sc.sustainedCameras} camera(s) sustained; ${f((last.cpuCoresCloud + last.cpuCoresAgents) / last.cameras, 2)} CPU cores per camera at ${last.cameras}`, `maxLagMs ${sc.maxLagMs} ms`, '']);
   }
   const lag = benches.lag;
   if (lag?.series) {
     const [fl, seed] = [lag.series.frameline, Object.entries(lag.series).find(([k]) => k !== 'frameline')?.[1]];
-    if (fl && seed) rows.push([`lag slope, ${lag.cameras} × ${lag.fps} fps, model ${lag.msPerFrame} ms/frame (slower than the cameras)`, `${f(fl.slope, 3)} s of age per s, ${f(fl.lastAgeMs / 1000, 1)} s at the end`, `the second seed's design (every frame queued): ${f(seed.slope, 3)} s/s, ${f(seed.lastAgeMs / 1000, 1)} s`, '']);
+    if (fl && seed) rows.push([`lag slope, ${lag.cameras} × ${lag.fps} fps, model ${lag.msPerFrame} ms/frame (slower than the cameras)${earlier('lag')}`, `${f(fl.slope, 3)} s of age per s, ${f(fl.lastAgeMs / 1000, 1)} s at the end`, `the second seed's design (every frame queued): ${f(seed.slope, 3)} s/s, ${f(seed.lastAgeMs / 1000, 1)} s`, '']);
   }
   if (rows.length === 0) return [];
   return ['## Summary', '', '| stage | frameline | baseline (same invocation) | ratio |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`), ''];

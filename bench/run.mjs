@@ -52,7 +52,7 @@ const markdownOf = {
 function write() {
   const md = ['# frameline benchmarks', '',
     `Run ${results.date}${quick ? ' (--quick)' : ''} at commit ${results.git.commit}${results.git.dirty ? ' (uncommitted changes)' : ''} on ${results.machine.cores} × ${results.machine.cpu}, load average ${results.machine.loadavg} at the start (a shared machine: absolute figures are noise, ratios are measured against baselines interleaved in this same run). Parts: ${only.map((n) => `${n}${results.benches[n]?.seconds !== undefined && results.benches[n].run?.date === results.date ? ` (${Math.round(results.benches[n].seconds)} s)` : ''}`).join(', ')}; the whole invocation ${Math.round(results.seconds ?? (performance.now() - runStarted) / 1000)} s so far, build and broker start included.`, '',
-    ...summaryMarkdown(results.benches)];
+    ...summaryMarkdown(results.benches, results.date)];
   for (const [name, toMd] of Object.entries(markdownOf)) {
     const b = results.benches[name];
     if (!b) continue;
