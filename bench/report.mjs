@@ -112,45 +112,47 @@ export function summaryMarkdown(benches, date) {
   const rows = [];
   // --only=... keeps other parts from earlier runs: their rows say so.
   const earlier = (part) => (date && benches[part]?.run && benches[part].run.date !== date ? ` _(from the ${benches[part].run.date.slice(0, 16).replace('T', ' ')} UTC run)_` : '');
+  /** One row of `part`; the stage cell says when the part comes from an earlier run. */
+  const row = (part, [stage, ...rest]) => rows.push([`${stage}${earlier(part)}`, ...rest]);
   const p = benches.producer;
   if (p?.ratios) {
     const r = (listener, cameras, mode) => p.ratios.find((x) => x.listener === listener && x.cameras === cameras && x.mode === mode && !x.variant);
     for (const [listener, cameras, mode] of [['external', 1, 'reliable'], ['external', 1, 'live'], ['external', 3, 'reliable'], ['external', 10, 'reliable'], ['internal', 1, 'reliable']]) {
       const x = r(listener, cameras, mode);
-      if (x) rows.push([`publish, ${listenerName[listener]}, ${cameras} camera${cameras > 1 ? 's' : ''}, \`${mode}\`${earlier('producer')}`, `${f(x.framelineFps)} frames/s, ${f(x.framelineCpuPer1000, 2)} CPU-s/1000 frames`, `\`kcat -P\`, same files, headers and acks: ${f(x.kcatFps)} frames/s, ${f(x.kcatCpuPer1000, 2)} CPU-s/1000`, f(x.ratioVsKcat, 2)]);
+      if (x) row('producer', [`publish, ${listenerName[listener]}, ${cameras} camera${cameras > 1 ? 's' : ''}, \`${mode}\``, `${f(x.framelineFps)} frames/s, ${f(x.framelineCpuPer1000, 2)} CPU-s/1000 frames`, `\`kcat -P\`, same files, headers and acks: ${f(x.kcatFps)} frames/s, ${f(x.kcatCpuPer1000, 2)} CPU-s/1000`, f(x.ratioVsKcat, 2)]);
     }
     const shipped = p.ratios.find((x) => x.variant?.startsWith('kafkajs as shipped'));
-    if (shipped) rows.push([`publish, ${listenerName[shipped.listener]}, 1 camera, \`reliable\`, kafkajs as shipped (fast path off)${earlier('producer')}`, `${f(shipped.framelineFps)} frames/s, ${f(shipped.framelineCpuPer1000, 2)} CPU-s/1000 frames`, `\`kcat -P\`: ${f(shipped.kcatFps)} frames/s`, f(shipped.ratioVsKcat, 2)]);
+    if (shipped) row('producer', [`publish, ${listenerName[shipped.listener]}, 1 camera, \`reliable\`, kafkajs as shipped (fast path off)`, `${f(shipped.framelineFps)} frames/s, ${f(shipped.framelineCpuPer1000, 2)} CPU-s/1000 frames`, `\`kcat -P\`: ${f(shipped.kcatFps)} frames/s`, f(shipped.ratioVsKcat, 2)]);
   }
   const i = benches.inference;
   if (i?.cloudBatch1?.available) {
     const c = i.ceiling['full-b1'];
-    rows.push([`inference, cloud path (consume → decode → infer → publish), BlazePose full, detector on every frame, by frames per CPU-second${earlier('inference')}`, `${f(i.cloudBatch1.cpuMsPerInferredFrame)} CPU ms/frame`, `bare onnxruntime-node loop, same models and steps: ${f(c?.cpuMsPerFrame)} CPU ms/frame`, f(c?.cpuMsPerFrame / i.cloudBatch1.cpuMsPerInferredFrame, 2)]);
-    if (i.pythonOnnx?.available) rows.push([`inference, the same work in Python (kafka-python, OpenCV, onnxruntime), by frames per CPU-second${earlier('inference')}`, `frameline ${f(i.cloudBatch1.cpuMsPerInferredFrame)} CPU ms/frame`, `Python: ${f(i.pythonOnnx.cpuMsPerInferredFrame)} CPU ms/frame`, `${f(i.pythonOnnx.cpuMsPerInferredFrame / i.cloudBatch1.cpuMsPerInferredFrame, 2)} (frameline ÷ Python cost)`]);
+    row('inference', [`inference, cloud path (consume → decode → infer → publish), BlazePose full, detector on every frame, by frames per CPU-second`, `${f(i.cloudBatch1.cpuMsPerInferredFrame)} CPU ms/frame`, `bare onnxruntime-node loop, same models and steps: ${f(c?.cpuMsPerFrame)} CPU ms/frame`, f(c?.cpuMsPerFrame / i.cloudBatch1.cpuMsPerInferredFrame, 2)]);
+    if (i.pythonOnnx?.available) row('inference', [`inference, the same work in Python (kafka-python, OpenCV, onnxruntime), by frames per CPU-second`, `frameline ${f(i.cloudBatch1.cpuMsPerInferredFrame)} CPU ms/frame`, `Python: ${f(i.pythonOnnx.cpuMsPerInferredFrame)} CPU ms/frame`, `${f(i.pythonOnnx.cpuMsPerInferredFrame / i.cloudBatch1.cpuMsPerInferredFrame, 2)} (frameline ÷ Python cost)`]);
   }
   const t = benches.tracking;
-  if (t?.after) rows.push([`pose tracking (ROIs from the previous landmarks), same frames, by frames per CPU-second${earlier('tracking')}`, `${f(t.after.msPerFrame)} CPU ms/frame, ${f(t.after.personsPerFrame, 2)} persons/frame`, `detector on every frame: ${f(t.before.msPerFrame)} CPU ms/frame, ${f(t.before.personsPerFrame, 2)} persons/frame`, f(t.speedUp, 2)]);
+  if (t?.after) row('tracking', [`pose tracking (ROIs from the previous landmarks), same frames, by frames per CPU-second`, `${f(t.after.msPerFrame)} CPU ms/frame, ${f(t.after.personsPerFrame, 2)} persons/frame`, `detector on every frame: ${f(t.before.msPerFrame)} CPU ms/frame, ${f(t.before.personsPerFrame, 2)} persons/frame`, f(t.speedUp, 2)]);
   const [every, tracked] = [t?.service?.rows?.[0]?.r, t?.service?.rows?.[1]?.r];
   if (every && tracked) {
     const perCam = (r) => Object.values(r.perCameraFramesPerSec).map((v) => f(v, 2)).join(', ');
-    rows.push([`pose tracking in the real service (demo setting: 3 cameras × 10 fps, BlazePose full), inferred frames/s per camera${earlier('tracking')}`, `${perCam(tracked)}; ${f(tracked.personsPerFrame, 2)} persons/frame; capture → result p50 ${f(tracked.latencyAllMs?.p50)} ms`, `detector on every frame: ${perCam(every)}; ${f(every.personsPerFrame, 2)} persons/frame; p50 ${f(every.latencyAllMs?.p50)} ms`, f(t.service.ratio, 2)]);
+    row('tracking', [`pose tracking in the real service (demo setting: 3 cameras × 10 fps, BlazePose full), inferred frames/s per camera`, `${perCam(tracked)}; ${f(tracked.personsPerFrame, 2)} persons/frame; capture → result p50 ${f(tracked.latencyAllMs?.p50)} ms`, `detector on every frame: ${perCam(every)}; ${f(every.personsPerFrame, 2)} persons/frame; p50 ${f(every.latencyAllMs?.p50)} ms`, f(t.service.ratio, 2)]);
   }
   for (const sh of t?.skeletonShare ?? []) {
     const [det, trk] = ['detector', 'tracking'].map((m) => sh.rows.find((r) => r.mode === m));
-    if (det && trk) rows.push([`visible people with a skeleton (${sh.truth.visible} hand-read people on ${sh.truth.frames} vtest frames), BlazePose ${sh.variant}, with tracking${earlier('tracking')}`, `${trk.matched}/${trk.visible} (${f(100 * trk.share)} %), whole people ${f(100 * trk.wholeShare)} %, ${trk.falseSkeletons} false skeletons`, `detector on every frame: ${det.matched}/${det.visible} (${f(100 * det.share)} %), whole ${f(100 * det.wholeShare)} %, ${det.falseSkeletons} false`, f(trk.share / det.share, 2)]);
+    if (det && trk) row('tracking', [`visible people with a skeleton (${sh.truth.visible} hand-read people on ${sh.truth.frames} vtest frames), BlazePose ${sh.variant}, with tracking`, `${trk.matched}/${trk.visible} (${f(100 * trk.share)} %), whole people ${f(100 * trk.wholeShare)} %, ${trk.falseSkeletons} false skeletons`, `detector on every frame: ${det.matched}/${det.visible} (${f(100 * det.share)} %), whole ${f(100 * det.wholeShare)} %, ${det.falseSkeletons} false`, f(trk.share / det.share, 2)]);
   }
   for (const r of benches.latency?.runs ?? []) {
-    rows.push([`end to end, ${r.cameras} cameras × ${r.fps} fps, \`${r.mode}\`, capture → inference record p50 / p99${earlier('latency')}`, `${f(r.captureToInferenceMs?.p50)} / ${f(r.captureToInferenceMs?.p99)} ms (${f(r.inferredPerSec, 1)} of ${r.offeredPerSec} frames/s inferred)`, `maxLagMs ${r.maxLagMs} ms`, f(r.captureToInferenceMs?.p99 / r.maxLagMs, 2)]);
+    row('latency', [`end to end, ${r.cameras} cameras × ${r.fps} fps, \`${r.mode}\`, capture → inference record p50 / p99`, `${f(r.captureToInferenceMs?.p50)} / ${f(r.captureToInferenceMs?.p99)} ms (${f(r.inferredPerSec, 1)} of ${r.offeredPerSec} frames/s inferred)`, `maxLagMs ${r.maxLagMs} ms`, f(r.captureToInferenceMs?.p99 / r.maxLagMs, 2)]);
   }
   const sc = benches.scale;
   if (sc?.runs) {
     const last = sc.runs[sc.runs.length - 1];
-    rows.push([`scale, cameras × 5 fps until the p99 age passes maxLagMs${earlier('scale')}`, `${sc.sustainedCameras} camera(s) sustained; ${f((last.cpuCoresCloud + last.cpuCoresAgents) / last.cameras, 2)} CPU cores per camera at ${last.cameras}`, `maxLagMs ${sc.maxLagMs} ms`, '']);
+    row('scale', [`scale, cameras × 5 fps until the p99 age passes maxLagMs`, `${sc.sustainedCameras} camera(s) sustained; ${f((last.cpuCoresCloud + last.cpuCoresAgents) / last.cameras, 2)} CPU cores per camera at ${last.cameras}`, `maxLagMs ${sc.maxLagMs} ms`, '']);
   }
   const lag = benches.lag;
   if (lag?.series) {
     const [fl, seed] = [lag.series.frameline, Object.entries(lag.series).find(([k]) => k !== 'frameline')?.[1]];
-    if (fl && seed) rows.push([`lag slope, ${lag.cameras} × ${lag.fps} fps, model ${lag.msPerFrame} ms/frame (slower than the cameras)${earlier('lag')}`, `${f(fl.slope, 3)} s of age per s, ${f(fl.lastAgeMs / 1000, 1)} s at the end`, `the second seed's design (every frame queued): ${f(seed.slope, 3)} s/s, ${f(seed.lastAgeMs / 1000, 1)} s`, '']);
+    if (fl && seed) row('lag', [`lag slope, ${lag.cameras} × ${lag.fps} fps, model ${lag.msPerFrame} ms/frame (slower than the cameras)`, `${f(fl.slope, 3)} s of age per s, ${f(fl.lastAgeMs / 1000, 1)} s at the end`, `the second seed's design (every frame queued): ${f(seed.slope, 3)} s/s, ${f(seed.lastAgeMs / 1000, 1)} s`, '']);
   }
   if (rows.length === 0) return [];
   return ['## Summary', '', '| stage | frameline | baseline (same invocation) | ratio |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`), ''];
