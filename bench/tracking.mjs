@@ -13,13 +13,9 @@
 // Also `npm run bench -- --only=tracking` (benchTracking below).
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@frameline/shared';
+// the person stage's own box IoU (needs the built cloud, as everything here does)
+import { iou } from '../cloud/dist/src/inference/box.js';
 
-/** Box IoU of [x, y, w, h] boxes. */
-function iou(a, b) {
-  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
-  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
-  return (ix * iy) / (a[2] * a[3] + b[2] * b[3] - ix * iy || 1);
-}
 
 /** Persons of `a` with a box of `b` overlapping by IoU > 0.3 (each box of b used once). */
 function matched(a, b) {
